@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# crossfence top-level Makefile.
+#
+# The kernel modules build out of tree with kbuild (see ./Kbuild); userspace
+# (tests and tools) builds here against libdrm. Run `make help` for targets.
+
+SRC := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+
+# The kernel to build against. Never `uname -r`: the build machine runs some
+# other kernel. Default: the newest installed Debian linux-headers-*-amd64.
+KVER ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
+		sed 's|.*/linux-headers-||' | sort -V | tail -n 1)
+KDIR ?= /usr/src/linux-headers-$(KVER)
+
+# Warnings are errors in CI (and whenever WERROR=1).
+ifneq ($(CI),)
+WERROR ?= 1
+endif
+WERROR ?= 0
+
+BUILD := $(SRC)/build
+OUT := $(SRC)/out
+
+CC ?= cc
+DRM_CFLAGS := $(shell pkg-config --cflags libdrm 2>/dev/null)
+DRM_LIBS := $(shell pkg-config --libs libdrm 2>/dev/null)
+# -Wno-clobbered: every igt_fixture/igt_subtest block takes a fresh
+# sigsetjmp, and a failure only jumps back to its own block, so locals set in
+# an earlier block (the usual fd from a fixture) are never clobbered.
+USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
+	-Wno-clobbered \
+	-Wmissing-prototypes -Wstrict-prototypes -D_GNU_SOURCE \
+	-I$(SRC)/tests/igt/lib -I$(SRC)/include/uapi $(DRM_CFLAGS)
+ifeq ($(WERROR),1)
+USER_CFLAGS += -Werror
+endif
+USER_LDLIBS := $(DRM_LIBS) -lpthread -lm
+
+# Test binaries: every tests/igt/*.c except the harness self-test, which only
+# `make check-harness` builds (it fails on purpose).
+IGT_LIB_SRCS := $(wildcard $(SRC)/tests/igt/lib/*.c)
+IGT_LIB_HDRS := $(wildcard $(SRC)/tests/igt/lib/*.h)
+IGT_SRCS := $(filter-out %/harness_selftest.c,$(wildcard $(SRC)/tests/igt/*.c))
+IGT_BINS := $(patsubst $(SRC)/tests/igt/%.c,$(BUILD)/tests/igt/%,$(IGT_SRCS))
+HARNESS_BIN := $(BUILD)/tests/igt/harness_selftest
+
+KMAKE = $(MAKE) -C $(KDIR) M=$(SRC) CROSSFENCE_WERROR=$(WERROR)
+
+.PHONY: all build modules test-modules user check check-harness demo bench \
+	lint sparse checkpatch setup clean install help need-kdir \
+	_check _check-harness _demo _bench
+
+# The public targets first make sure the machine has what the project needs
+# (scripts/setup --if-needed is quiet and quick when nothing is missing), then
+# re-enter make so that KVER/KDIR are found after a fresh install.
+all:
+	@$(SRC)/scripts/setup --if-needed
+	@$(MAKE) --no-print-directory build
+
+build: modules user
+
+help:
+	@echo "crossfence targets:"
+	@echo "  make              build the kernel modules and userspace"
+	@echo "  make check        build, boot the QEMU VM, run every test"
+	@echo "  make demo         the main job (render on vgem, flip on vkms)"
+	@echo "  make bench        benchmarks in the VM"
+	@echo "  make lint         checkpatch --strict and sparse"
+	@echo "  make check-harness  prove that failures are reported (fails)"
+	@echo "  make setup        install the Debian packages (root)"
+	@echo "Variables: KDIR=$(KDIR) KVER=$(KVER) WERROR=$(WERROR)"
+
+need-kdir:
+	@if [ ! -f "$(KDIR)/Makefile" ]; then \
+		echo "crossfence: no kernel headers at KDIR='$(KDIR)'." >&2; \
+		echo "  Run 'sudo scripts/setup' (installs linux-headers-amd64)," >&2; \
+		echo "  or pass KDIR=/path/to/a/configured/kernel/tree." >&2; \
+		exit 1; fi
+
+modules: need-kdir
+	$(KMAKE) modules
+
+# kbuild needs its own tree; the harness WARN module is test-only.
+test-modules: need-kdir
+	$(KMAKE) CROSSFENCE_TEST_MODULES=1 modules
+
+user: $(IGT_BINS)
+
+$(BUILD)/tests/igt/%: $(SRC)/tests/igt/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
+	@mkdir -p $(dir $@)
+	@if [ -z "$(DRM_LIBS)" ]; then \
+		echo "crossfence: libdrm not found by pkg-config;" \
+			"run 'sudo scripts/setup' (libdrm-dev, pkg-config)" >&2; \
+		exit 1; fi
+	$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
+
+check check-harness demo bench:
+	@$(SRC)/scripts/setup --if-needed
+	@$(MAKE) --no-print-directory _$@
+
+_check: build
+	$(SRC)/scripts/check --kver $(KVER)
+
+_check-harness: test-modules user $(HARNESS_BIN)
+	$(SRC)/scripts/check --kver $(KVER) --harness
+
+_demo: build
+	$(SRC)/scripts/demo --kver $(KVER)
+
+_bench: build
+	$(SRC)/scripts/bench --kver $(KVER)
+
+lint: checkpatch sparse
+
+checkpatch:
+	$(SRC)/scripts/lint checkpatch
+
+sparse: need-kdir
+	$(SRC)/scripts/lint sparse
+
+setup:
+	$(SRC)/scripts/setup
+
+install: modules
+	$(KMAKE) modules_install
+
+clean:
+	-[ -f "$(KDIR)/Makefile" ] && $(KMAKE) clean
+	rm -rf $(BUILD)
