@@ -158,7 +158,8 @@ struct fence_ops {
 	const char *(*get_timeline_name)(struct fence *fence);
 	bool (*enable_signaling)(struct fence *fence);
 	bool (*signaled)(struct fence *fence);
-	signed long (*wait)(struct fence *fence, bool intr, signed long timeout);
+	signed long (*wait)(struct fence *fence, bool intr,
+			    signed long timeout);
 	void (*release)(struct fence *fence);
 };
 

@@ -1,0 +1,1430 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Selftests of the fence core. Loading the module runs them and prints the
+ * results as KTAP; the module then stays loaded until removed.
+ *
+ * Each case asserts outcomes through the public API. The race cases run two
+ * kthreads bound to two CPUs in lockstep, many thousands of times, and check
+ * after every round that no callback was lost or run twice and (at the end)
+ * that every fence was freed exactly once.
+ */
+#define pr_fmt(fmt) fmt
+
+#include <linux/dma-fence.h>
+#include <linux/fence.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+static unsigned int race_rounds = 20000;
+module_param(race_rounds, uint, 0444);
+MODULE_PARM_DESC(race_rounds, "Rounds of each two-CPU race (default 20000)");
+
+/*
+ * CHECK() records the first failed check of the running case and goes on;
+ * the case returns st_result() at its end. Allocation failures return
+ * -ENOMEM at once, so a failed check never leads to a NULL dereference.
+ */
+static int st_failed;
+
+static void st_check(bool ok, const char *expr, int line)
+{
+	if (ok)
+		return;
+	pr_info("    # line %d: check failed: %s\n", line, expr);
+	st_failed = -EINVAL;
+}
+
+static void st_check_eq(long long a, long long b, const char *what, int line)
+{
+	if (a == b)
+		return;
+	pr_info("    # line %d: check failed: %s (%lld != %lld)\n", line, what,
+		a, b);
+	st_failed = -EINVAL;
+}
+
+#define CHECK(expr) st_check(!!(expr), #expr, __LINE__)
+#define CHECK_EQ(a, b) st_check_eq((a), (b), #a " == " #b, __LINE__)
+
+static int st_result(void)
+{
+	return st_failed;
+}
+
+/* A test fence: counts what the core does to it. */
+struct st_fence {
+	struct fence base;
+	spinlock_t lock;	/* the fence's lock, one per test fence */
+	atomic_t enable_calls;
+	bool enable_ret;	/* what enable_signaling answers */
+	bool signaled_ret;	/* what signaled answers */
+	bool lock_held_in_enable;
+	atomic_t wait_calls;
+};
+
+static atomic_t st_allocated = ATOMIC_INIT(0);
+static atomic_t st_released = ATOMIC_INIT(0);
+
+/*
+ * Whether @lock is held: an observation the cases record and check, not a
+ * lockdep assertion (lockdep_is_held() is always true without lockdep).
+ * In these cases only the CPU that runs the probe can hold it.
+ */
+static bool st_lock_held(spinlock_t *lock)
+{
+	return raw_spin_is_locked(&lock->rlock);
+}
+
+static struct st_fence *to_st(struct fence *f)
+{
+	return container_of(f, struct st_fence, base);
+}
+
+static const char *st_driver_name(struct fence *f)
+{
+	return "selftest";
+}
+
+static const char *st_timeline_name(struct fence *f)
+{
+	return "selftest";
+}
+
+static bool st_enable_signaling(struct fence *f)
+{
+	struct st_fence *s = to_st(f);
+
+	atomic_inc(&s->enable_calls);
+	s->lock_held_in_enable = st_lock_held(f->lock);
+	return s->enable_ret;
+}
+
+static bool st_signaled(struct fence *f)
+{
+	return READ_ONCE(to_st(f)->signaled_ret);
+}
+
+static void st_release(struct fence *f)
+{
+	atomic_inc(&st_released);
+	fence_free(f);
+}
+
+static const struct fence_ops st_ops = {
+	.get_driver_name = st_driver_name,
+	.get_timeline_name = st_timeline_name,
+	.enable_signaling = st_enable_signaling,
+	.signaled = st_signaled,
+	.release = st_release,
+};
+
+static signed long st_wait(struct fence *f, bool intr, signed long timeout)
+{
+	atomic_inc(&to_st(f)->wait_calls);
+	return 42;
+}
+
+static const struct fence_ops st_wait_ops = {
+	.get_driver_name = st_driver_name,
+	.get_timeline_name = st_timeline_name,
+	.enable_signaling = st_enable_signaling,
+	.wait = st_wait,
+	.release = st_release,
+};
+
+static u64 st_context;
+
+static struct st_fence *st_new_ops(const struct fence_ops *ops, u64 seqno)
+{
+	struct st_fence *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return NULL;
+	atomic_inc(&st_allocated);
+	spin_lock_init(&s->lock);
+	s->enable_ret = true;
+	fence_init(&s->base, ops, &s->lock, st_context, seqno);
+	return s;
+}
+
+static struct st_fence *st_new(void)
+{
+	return st_new_ops(&st_ops, 1);
+}
+
+/* A callback that counts its runs and records its context. */
+struct st_cb {
+	struct fence_cb cb;
+	atomic_t runs;
+	int order;		/* position among callbacks of one signal */
+	bool lock_held;
+	bool irqs_off;
+	bool in_hardirq;
+	int status_seen;
+};
+
+static atomic_t st_order;
+
+static void st_cb_func(struct fence *f, struct fence_cb *cb)
+{
+	struct st_cb *c = container_of(cb, struct st_cb, cb);
+
+	atomic_inc(&c->runs);
+	c->order = atomic_inc_return(&st_order);
+	c->lock_held = st_lock_held(f->lock);
+	c->irqs_off = irqs_disabled();
+	c->in_hardirq = in_hardirq();
+	c->status_seen = fence_get_status_locked(f);
+}
+
+static void st_cb_init(struct st_cb *c)
+{
+	memset(c, 0, sizeof(*c));
+	atomic_set(&c->runs, 0);
+}
+
+/* ---- basics ---------------------------------------------------------- */
+
+static int test_init_state(void)
+{
+	struct st_fence *s = st_new_ops(&st_ops, 7);
+
+	if (!s)
+		return -ENOMEM;
+	CHECK(!fence_is_signaled(&s->base));
+	CHECK_EQ(kref_read(&s->base.refcount), 1);
+	CHECK_EQ(s->base.context, st_context);
+	CHECK_EQ(s->base.seqno, 7);
+	CHECK_EQ(s->base.error, 0);
+	CHECK_EQ(fence_get_status(&s->base), 0);
+	CHECK_EQ(atomic_read(&s->enable_calls), 0);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_size(void)
+{
+	pr_info("    # sizeof(struct fence) = %zu, sizeof(struct dma_fence) = %zu\n",
+		sizeof(struct fence), sizeof(struct dma_fence));
+	CHECK(sizeof(struct fence) <= sizeof(struct dma_fence));
+	return st_result();
+}
+
+static int test_context_alloc(void)
+{
+	u64 a = fence_context_alloc(1);
+	u64 b = fence_context_alloc(4);
+	u64 c = fence_context_alloc(1);
+
+	CHECK(a != 0);
+	CHECK(b > a);
+	CHECK(c >= b + 4);
+	return st_result();
+}
+
+static int test_is_later(void)
+{
+	struct st_fence *a = st_new_ops(&st_ops, 1);
+	struct st_fence *b = st_new_ops(&st_ops, 2);
+
+	if (!a || !b) {
+		if (a)
+			fence_put(&a->base);
+		if (b)
+			fence_put(&b->base);
+		return -ENOMEM;
+	}
+	CHECK(fence_is_later(&b->base, &a->base));
+	CHECK(!fence_is_later(&a->base, &b->base));
+	CHECK(!fence_is_later(&a->base, &a->base));
+	/* Across the 64-bit wrap, 1 comes after U64_MAX. */
+	a->base.seqno = U64_MAX;
+	b->base.seqno = 1;
+	CHECK(fence_is_later(&b->base, &a->base));
+	CHECK(!fence_is_later(&a->base, &b->base));
+	fence_put(&a->base);
+	fence_put(&b->base);
+	return st_result();
+}
+
+static int test_signal(void)
+{
+	struct st_fence *s = st_new();
+	ktime_t before, after;
+
+	if (!s)
+		return -ENOMEM;
+	before = ktime_get();
+	CHECK_EQ(fence_signal(&s->base), 0);
+	after = ktime_get();
+	CHECK(fence_is_signaled(&s->base));
+	CHECK(test_bit(FENCE_FLAG_TIMESTAMP_BIT, &s->base.flags));
+	CHECK(ktime_compare(fence_timestamp(&s->base), before) >= 0);
+	CHECK(ktime_compare(fence_timestamp(&s->base), after) <= 0);
+	CHECK_EQ(fence_get_status(&s->base), 1);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_signal_twice(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+	ktime_t ts;
+
+	if (!s)
+		return -ENOMEM;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), 0);
+	CHECK_EQ(fence_signal(&s->base), 0);
+	ts = fence_timestamp(&s->base);
+	CHECK_EQ(fence_signal(&s->base), -EINVAL);
+	CHECK_EQ(atomic_read(&c.runs), 1);
+	CHECK(ktime_compare(fence_timestamp(&s->base), ts) == 0);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_signal_locked(void)
+{
+	struct st_fence *s = st_new();
+	unsigned long flags;
+	int r1, r2;
+
+	if (!s)
+		return -ENOMEM;
+	spin_lock_irqsave(&s->lock, flags);
+	r1 = __fence_signal(&s->base);
+	r2 = __fence_signal(&s->base);
+	spin_unlock_irqrestore(&s->lock, flags);
+	CHECK_EQ(r1, 0);
+	CHECK_EQ(r2, -EINVAL);
+	CHECK(fence_is_signaled(&s->base));
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_signal_timestamp(void)
+{
+	struct st_fence *s = st_new();
+	ktime_t ts = ktime_sub_ms(ktime_get(), 5);
+
+	if (!s)
+		return -ENOMEM;
+	CHECK_EQ(fence_signal_timestamp(&s->base, ts), 0);
+	CHECK(ktime_compare(fence_timestamp(&s->base), ts) == 0);
+	CHECK_EQ(fence_signal_timestamp(&s->base, ktime_get()), -EINVAL);
+	CHECK(ktime_compare(fence_timestamp(&s->base), ts) == 0);
+	fence_put(&s->base);
+	return st_result();
+}
+
+/* ---- callbacks ------------------------------------------------------- */
+
+static int test_callback_once(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), 0);
+	CHECK_EQ(atomic_read(&c.runs), 0);
+	CHECK_EQ(fence_signal(&s->base), 0);
+	CHECK_EQ(atomic_read(&c.runs), 1);
+	fence_signal(&s->base);
+	CHECK_EQ(atomic_read(&c.runs), 1);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_callback_after_signal(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	fence_signal(&s->base);
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), -ENOENT);
+	CHECK(list_empty(&c.cb.node));
+	CHECK_EQ(atomic_read(&c.runs), 0);
+	CHECK(!fence_remove_callback(&s->base, &c.cb));
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_callback_order(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c[4];
+	int i;
+
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < 4; i++) {
+		st_cb_init(&c[i]);
+		CHECK_EQ(fence_add_callback(&s->base, &c[i].cb, st_cb_func), 0);
+	}
+	atomic_set(&st_order, 0);
+	fence_signal(&s->base);
+	for (i = 0; i < 4; i++) {
+		CHECK_EQ(atomic_read(&c[i].runs), 1);
+		CHECK_EQ(c[i].order, i + 1);
+	}
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_callback_context(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), 0);
+	fence_signal(&s->base);
+	CHECK(c.lock_held);
+	CHECK(c.irqs_off);
+	/* Seen from the callback, the fence has already signaled. */
+	CHECK_EQ(c.status_seen, 1);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_callback_bad_args(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, NULL, st_cb_func), -EINVAL);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, NULL), -EINVAL);
+	CHECK_EQ(fence_add_callback(NULL, &c.cb, st_cb_func), -EINVAL);
+	CHECK_EQ(atomic_read(&s->enable_calls), 0);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_remove_pending(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), 0);
+	CHECK(fence_remove_callback(&s->base, &c.cb));
+	CHECK(!fence_remove_callback(&s->base, &c.cb));
+	fence_signal(&s->base);
+	CHECK_EQ(atomic_read(&c.runs), 0);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_remove_after_signal(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), 0);
+	fence_signal(&s->base);
+	CHECK(!fence_remove_callback(&s->base, &c.cb));
+	CHECK_EQ(atomic_read(&c.runs), 1);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_remove_middle(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c[3];
+	int i;
+
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < 3; i++) {
+		st_cb_init(&c[i]);
+		CHECK_EQ(fence_add_callback(&s->base, &c[i].cb, st_cb_func), 0);
+	}
+	CHECK(fence_remove_callback(&s->base, &c[1].cb));
+	fence_signal(&s->base);
+	CHECK_EQ(atomic_read(&c[0].runs), 1);
+	CHECK_EQ(atomic_read(&c[1].runs), 0);
+	CHECK_EQ(atomic_read(&c[2].runs), 1);
+	fence_put(&s->base);
+	return st_result();
+}
+
+/* A callback that drops a reference on its fence: allowed, not the last. */
+static void st_cb_put(struct fence *f, struct fence_cb *cb)
+{
+	st_cb_func(f, cb);
+	fence_put(f);
+}
+
+static int test_callback_puts_ref(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(fence_get(&s->base), &c.cb, st_cb_put), 0);
+	CHECK_EQ(kref_read(&s->base.refcount), 2);
+	fence_signal(&s->base);
+	CHECK_EQ(atomic_read(&c.runs), 1);
+	CHECK_EQ(kref_read(&s->base.refcount), 1);
+	fence_put(&s->base);
+	return st_result();
+}
+
+/* Re-adding a callback from inside a callback is refused: -ENOENT. */
+struct st_readd {
+	struct fence_cb cb;
+	int ret;
+	struct fence_cb other;
+};
+
+static void st_cb_readd(struct fence *f, struct fence_cb *cb)
+{
+	struct st_readd *r = container_of(cb, struct st_readd, cb);
+
+	r->ret = __fence_add_callback(f, &r->other, st_cb_func);
+}
+
+static int test_add_from_callback(void)
+{
+	struct st_fence *s = st_new();
+	struct st_readd r = { .ret = 1 };
+
+	if (!s)
+		return -ENOMEM;
+	CHECK_EQ(fence_add_callback(&s->base, &r.cb, st_cb_readd), 0);
+	fence_signal(&s->base);
+	CHECK_EQ(r.ret, -ENOENT);
+	fence_put(&s->base);
+	return st_result();
+}
+
+/* ---- enable_signaling and signaled ----------------------------------- */
+
+static int test_enable_lazy(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c[2];
+
+	if (!s)
+		return -ENOMEM;
+	fence_is_signaled(&s->base);
+	CHECK_EQ(atomic_read(&s->enable_calls), 0);
+	st_cb_init(&c[0]);
+	st_cb_init(&c[1]);
+	CHECK_EQ(fence_add_callback(&s->base, &c[0].cb, st_cb_func), 0);
+	CHECK_EQ(atomic_read(&s->enable_calls), 1);
+	CHECK_EQ(fence_add_callback(&s->base, &c[1].cb, st_cb_func), 0);
+	CHECK_EQ(atomic_read(&s->enable_calls), 1);
+	CHECK(s->lock_held_in_enable);
+	fence_signal(&s->base);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_enable_false(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	s->enable_ret = false;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), -ENOENT);
+	CHECK(fence_is_signaled(&s->base));
+	CHECK_EQ(atomic_read(&c.runs), 0);
+	CHECK_EQ(atomic_read(&s->enable_calls), 1);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_enable_sw_signaling(void)
+{
+	struct st_fence *s = st_new();
+
+	if (!s)
+		return -ENOMEM;
+	fence_enable_sw_signaling(&s->base);
+	CHECK_EQ(atomic_read(&s->enable_calls), 1);
+	fence_enable_sw_signaling(&s->base);
+	CHECK_EQ(atomic_read(&s->enable_calls), 1);
+	CHECK(!fence_is_signaled(&s->base));
+	fence_signal(&s->base);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_enable_not_after_signal(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	fence_signal(&s->base);
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), -ENOENT);
+	fence_enable_sw_signaling(&s->base);
+	CHECK_EQ(fence_wait_timeout(&s->base, false, 0), 1);
+	CHECK_EQ(atomic_read(&s->enable_calls), 0);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_signaled_op(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), 0);
+	CHECK(!fence_is_signaled(&s->base));
+	CHECK_EQ(atomic_read(&c.runs), 0);
+	/* The hardware says done: is_signaled signals and runs callbacks. */
+	WRITE_ONCE(s->signaled_ret, true);
+	CHECK(fence_is_signaled(&s->base));
+	CHECK(test_bit(FENCE_FLAG_SIGNALED_BIT, &s->base.flags));
+	CHECK_EQ(atomic_read(&c.runs), 1);
+	CHECK_EQ(fence_signal(&s->base), -EINVAL);
+	fence_put(&s->base);
+	return st_result();
+}
+
+/* ---- errors and status ----------------------------------------------- */
+
+static int test_set_error(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), 0);
+	CHECK_EQ(fence_set_error(&s->base, -EIO), 0);
+	CHECK_EQ(fence_get_status(&s->base), 0);
+	fence_signal(&s->base);
+	CHECK_EQ(fence_get_status(&s->base), -EIO);
+	CHECK_EQ(c.status_seen, -EIO);
+	CHECK_EQ(s->base.error, -EIO);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_set_error_after_signal(void)
+{
+	struct st_fence *s = st_new();
+
+	if (!s)
+		return -ENOMEM;
+	fence_signal(&s->base);
+	CHECK_EQ(fence_set_error(&s->base, -EIO), -EINVAL);
+	CHECK_EQ(fence_get_status(&s->base), 1);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_set_error_bad_value(void)
+{
+	struct st_fence *s = st_new();
+
+	if (!s)
+		return -ENOMEM;
+	CHECK_EQ(fence_set_error(&s->base, 0), -EINVAL);
+	CHECK_EQ(fence_set_error(&s->base, 5), -EINVAL);
+	CHECK_EQ(fence_set_error(&s->base, -MAX_ERRNO - 1), -EINVAL);
+	CHECK_EQ(s->base.error, 0);
+	fence_signal(&s->base);
+	CHECK_EQ(fence_get_status(&s->base), 1);
+	fence_put(&s->base);
+	return st_result();
+}
+
+/* ---- lifetime -------------------------------------------------------- */
+
+static int test_get_put(void)
+{
+	struct st_fence *s = st_new();
+	int released = atomic_read(&st_released);
+
+	if (!s)
+		return -ENOMEM;
+	CHECK(fence_get(&s->base) == &s->base);
+	CHECK_EQ(kref_read(&s->base.refcount), 2);
+	fence_put(&s->base);
+	CHECK_EQ(atomic_read(&st_released), released);
+	fence_put(&s->base);
+	CHECK_EQ(atomic_read(&st_released), released + 1);
+	return st_result();
+}
+
+static int test_rcu_lifetime(void)
+{
+	struct st_fence *s = st_new_ops(&st_ops, 0x5eed);
+	struct fence *f, *revived;
+	u64 seqno;
+
+	if (!s)
+		return -ENOMEM;
+	f = &s->base;
+	rcu_read_lock();
+	fence_put(f);
+	/*
+	 * Released, but the memory stays until the grace period ends: with
+	 * slab poisoning an early free would show here as a changed seqno.
+	 */
+	revived = fence_get_rcu(f);
+	seqno = READ_ONCE(f->seqno);
+	rcu_read_unlock();
+	CHECK(!revived);
+	CHECK_EQ(seqno, 0x5eed);
+	if (revived)
+		fence_put(revived);
+	return st_result();
+}
+
+static int test_get_rcu_live(void)
+{
+	struct st_fence *s = st_new();
+	struct fence *f;
+
+	if (!s)
+		return -ENOMEM;
+	rcu_read_lock();
+	f = fence_get_rcu(&s->base);
+	rcu_read_unlock();
+	CHECK(f == &s->base);
+	CHECK_EQ(kref_read(&s->base.refcount), 2);
+	fence_put(f);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_put_unsignaled_with_callbacks(void)
+{
+	struct st_fence *s = st_new();
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), 0);
+	/* A driver bug: the last reference goes with a callback pending. */
+	fence_put(&s->base);
+	CHECK_EQ(atomic_read(&c.runs), 1);
+	CHECK_EQ(c.status_seen, -EDEADLK);
+	return st_result();
+}
+
+/* ---- waits ----------------------------------------------------------- */
+
+static int test_wait_signaled(void)
+{
+	struct st_fence *s = st_new();
+
+	if (!s)
+		return -ENOMEM;
+	fence_signal(&s->base);
+	CHECK_EQ(fence_wait_timeout(&s->base, false, 0), 1);
+	CHECK_EQ(fence_wait_timeout(&s->base, true, 10), 10);
+	CHECK_EQ(fence_wait(&s->base, true), 0);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_wait_timeout_expires(void)
+{
+	struct st_fence *s = st_new();
+
+	if (!s)
+		return -ENOMEM;
+	CHECK_EQ(fence_wait_timeout(&s->base, false, 0), 0);
+	CHECK_EQ(fence_wait_timeout(&s->base, false, 2), 0);
+	CHECK(!fence_is_signaled(&s->base));
+	CHECK_EQ(atomic_read(&s->enable_calls), 1);
+	fence_signal(&s->base);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_wait_negative(void)
+{
+	struct st_fence *s = st_new();
+
+	if (!s)
+		return -ENOMEM;
+	CHECK_EQ(fence_wait_timeout(&s->base, false, -1), -EINVAL);
+	fence_signal(&s->base);
+	fence_put(&s->base);
+	return st_result();
+}
+
+/* Signals a fence from an hrtimer: hard IRQ, like a completion IRQ. */
+struct st_timer {
+	struct hrtimer timer;
+	struct fence *fence;
+};
+
+static enum hrtimer_restart st_timer_fn(struct hrtimer *t)
+{
+	struct st_timer *st = container_of(t, struct st_timer, timer);
+
+	fence_signal(st->fence);
+	return HRTIMER_NORESTART;
+}
+
+static void st_timer_start(struct st_timer *st, struct fence *f, u64 ns)
+{
+	hrtimer_init(&st->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	st->timer.function = st_timer_fn;
+	st->fence = f;
+	hrtimer_start(&st->timer, ns_to_ktime(ns), HRTIMER_MODE_REL_HARD);
+}
+
+static int test_callback_hardirq(void)
+{
+	struct st_fence *s = st_new();
+	struct st_timer t;
+	struct st_cb c;
+
+	if (!s)
+		return -ENOMEM;
+	st_cb_init(&c);
+	CHECK_EQ(fence_add_callback(&s->base, &c.cb, st_cb_func), 0);
+	st_timer_start(&t, &s->base, 1000000);
+	CHECK(fence_wait_timeout(&s->base, false, 5 * HZ) > 0);
+	hrtimer_cancel(&t.timer);
+	CHECK_EQ(atomic_read(&c.runs), 1);
+	CHECK(c.in_hardirq);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_wait_woken_by_irq(void)
+{
+	struct st_fence *s = st_new();
+	struct st_timer t;
+
+	if (!s)
+		return -ENOMEM;
+	st_timer_start(&t, &s->base, 2000000);
+	CHECK_EQ(fence_wait(&s->base, false), 0);
+	hrtimer_cancel(&t.timer);
+	CHECK(fence_is_signaled(&s->base));
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_wait_interrupted(void)
+{
+	struct st_fence *s = st_new();
+	long r;
+
+	if (!s)
+		return -ENOMEM;
+	/* As if a signal were pending on this task. */
+	set_tsk_thread_flag(current, TIF_SIGPENDING);
+	r = fence_wait_timeout(&s->base, true, 10 * HZ);
+	clear_tsk_thread_flag(current, TIF_SIGPENDING);
+	CHECK_EQ(r, -ERESTARTSYS);
+	CHECK(!fence_is_signaled(&s->base));
+	fence_signal(&s->base);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_wait_uninterruptible(void)
+{
+	struct st_fence *s = st_new();
+	long r;
+
+	if (!s)
+		return -ENOMEM;
+	set_tsk_thread_flag(current, TIF_SIGPENDING);
+	r = fence_wait_timeout(&s->base, false, 2);
+	clear_tsk_thread_flag(current, TIF_SIGPENDING);
+	CHECK_EQ(r, 0);
+	fence_signal(&s->base);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_wait_ops_override(void)
+{
+	struct st_fence *s = st_new_ops(&st_wait_ops, 1);
+
+	if (!s)
+		return -ENOMEM;
+	CHECK_EQ(fence_wait_timeout(&s->base, true, 100), 42);
+	CHECK_EQ(atomic_read(&s->wait_calls), 1);
+	fence_signal(&s->base);
+	fence_put(&s->base);
+	return st_result();
+}
+
+static int test_wait_any(void)
+{
+	struct st_fence *a = st_new(), *b = st_new();
+	struct fence *fences[2];
+	u32 idx = 99;
+
+	if (!a || !b) {
+		if (a)
+			fence_put(&a->base);
+		if (b)
+			fence_put(&b->base);
+		return -ENOMEM;
+	}
+	fences[0] = &a->base;
+	fences[1] = &b->base;
+	CHECK_EQ(fence_wait_any_timeout(fences, 2, false, 0, &idx), 0);
+	CHECK_EQ(fence_wait_any_timeout(fences, 2, false, 2, &idx), 0);
+	CHECK_EQ(idx, 99);
+	fence_signal(&b->base);
+	CHECK_EQ(fence_wait_any_timeout(fences, 2, false, 0, &idx), 1);
+	CHECK_EQ(idx, 1);
+	idx = 99;
+	CHECK(fence_wait_any_timeout(fences, 2, true, 10, &idx) > 0);
+	CHECK_EQ(idx, 1);
+	fence_signal(&a->base);
+	fence_put(&a->base);
+	fence_put(&b->base);
+	return st_result();
+}
+
+static int test_wait_any_irq(void)
+{
+	struct st_fence *a = st_new(), *b = st_new();
+	struct fence *fences[2];
+	struct st_timer t;
+	u32 idx = 99;
+
+	if (!a || !b) {
+		if (a)
+			fence_put(&a->base);
+		if (b)
+			fence_put(&b->base);
+		return -ENOMEM;
+	}
+	fences[0] = &a->base;
+	fences[1] = &b->base;
+	st_timer_start(&t, &a->base, 2000000);
+	CHECK(fence_wait_any_timeout(fences, 2, false, 5 * HZ, &idx) > 0);
+	hrtimer_cancel(&t.timer);
+	CHECK_EQ(idx, 0);
+	CHECK(!fence_is_signaled(&b->base));
+	/* Its wake-up callbacks are gone: nothing runs at this signal. */
+	fence_signal(&b->base);
+	fence_put(&a->base);
+	fence_put(&b->base);
+	return st_result();
+}
+
+static int test_wait_any_bad_args(void)
+{
+	struct st_fence *a = st_new();
+	struct fence *fences[2];
+
+	if (!a)
+		return -ENOMEM;
+	fences[0] = &a->base;
+	fences[1] = NULL;
+	CHECK_EQ(fence_wait_any_timeout(NULL, 1, false, 1, NULL), -EINVAL);
+	CHECK_EQ(fence_wait_any_timeout(fences, 0, false, 1, NULL), -EINVAL);
+	CHECK_EQ(fence_wait_any_timeout(fences, 2, false, 1, NULL), -EINVAL);
+	CHECK_EQ(fence_wait_any_timeout(fences, 1, false, -1, NULL), -EINVAL);
+	fence_signal(&a->base);
+	fence_put(&a->base);
+	return 0;
+}
+
+/* ---- two-CPU races --------------------------------------------------- */
+
+/*
+ * Two kthreads, bound to CPU 0 and CPU 1, meet at a barrier before and
+ * after each round. Side A prepares the round and checks it; side B only
+ * acts. A random spin on one side varies the interleaving.
+ */
+struct race {
+	atomic_t barrier;
+	unsigned int rounds;
+	int (*prepare)(struct race *r);
+	void (*act_a)(struct race *r);
+	void (*act_b)(struct race *r);
+	int (*verify)(struct race *r);
+	struct completion done[2];
+	int result;
+	/* state of one round */
+	struct st_fence *s;
+	struct st_cb c;
+	int add_ret;
+	bool removed;
+	long wait_ret;
+	struct fence __rcu *slot;
+	u64 seqno;
+	unsigned long lost;
+};
+
+static void race_sync(struct race *r, int *phase)
+{
+	*phase += 2;
+	atomic_inc(&r->barrier);
+	while (atomic_read(&r->barrier) < *phase)
+		cpu_relax();
+}
+
+static void race_jitter(void)
+{
+	u32 n = get_random_u32() % 256;
+
+	while (n--)
+		cpu_relax();
+}
+
+static int race_thread_a(void *data)
+{
+	struct race *r = data;
+	int phase = 0;
+	unsigned int i;
+
+	for (i = 0; i < r->rounds; i++) {
+		int err;
+
+		/* A quiescent state each round: RCU must not stall on us. */
+		cond_resched();
+		err = r->result ? r->result : r->prepare(r);
+
+		if (err)
+			r->result = err;
+		race_sync(r, &phase);	/* start */
+		if (!r->result) {
+			race_jitter();
+			r->act_a(r);
+		}
+		race_sync(r, &phase);	/* end */
+		if (!r->result)
+			r->result = r->verify(r);
+	}
+	complete(&r->done[0]);
+	return 0;
+}
+
+static int race_thread_b(void *data)
+{
+	struct race *r = data;
+	int phase = 0;
+	unsigned int i;
+
+	for (i = 0; i < r->rounds; i++) {
+		cond_resched();
+		race_sync(r, &phase);
+		if (!READ_ONCE(r->result)) {
+			race_jitter();
+			r->act_b(r);
+		}
+		race_sync(r, &phase);
+	}
+	complete(&r->done[1]);
+	return 0;
+}
+
+static int race_run(struct race *r)
+{
+	struct task_struct *t[2];
+	int cpu[2], n = 0, c;
+
+	for_each_online_cpu(c) {
+		if (n < 2)
+			cpu[n++] = c;
+	}
+	if (n < 2)
+		return 1;	/* skip: needs two CPUs */
+
+	r->rounds = race_rounds;
+	atomic_set(&r->barrier, 0);
+	init_completion(&r->done[0]);
+	init_completion(&r->done[1]);
+	t[0] = kthread_create(race_thread_a, r, "fence_race_a");
+	if (IS_ERR(t[0]))
+		return PTR_ERR(t[0]);
+	t[1] = kthread_create(race_thread_b, r, "fence_race_b");
+	if (IS_ERR(t[1])) {
+		kthread_stop(t[0]);
+		return PTR_ERR(t[1]);
+	}
+	kthread_bind(t[0], cpu[0]);
+	kthread_bind(t[1], cpu[1]);
+	wake_up_process(t[0]);
+	wake_up_process(t[1]);
+	wait_for_completion(&r->done[0]);
+	wait_for_completion(&r->done[1]);
+	return r->result;
+}
+
+static int race_prepare_fence(struct race *r)
+{
+	r->s = st_new();
+	if (!r->s)
+		return -ENOMEM;
+	st_cb_init(&r->c);
+	r->add_ret = 1;
+	r->removed = false;
+	r->wait_ret = -1;
+	return 0;
+}
+
+/* signal vs add_callback: the callback runs once iff it was added. */
+static void race_signal(struct race *r)
+{
+	fence_signal(&r->s->base);
+}
+
+static void race_add(struct race *r)
+{
+	r->add_ret = fence_add_callback(&r->s->base, &r->c.cb, st_cb_func);
+}
+
+static int race_verify_add(struct race *r)
+{
+	int runs = atomic_read(&r->c.runs);
+
+	fence_put(&r->s->base);
+	if (r->add_ret == 0 && runs == 1)
+		return 0;
+	if (r->add_ret == -ENOENT && runs == 0)
+		return 0;
+	pr_info("    # add returned %d, callback ran %d times\n", r->add_ret,
+		runs);
+	return -EINVAL;
+}
+
+static int test_race_signal_add(void)
+{
+	struct race r = {
+		.prepare = race_prepare_fence,
+		.act_a = race_signal,
+		.act_b = race_add,
+		.verify = race_verify_add,
+	};
+
+	return race_run(&r);
+}
+
+/* signal vs remove_callback: exactly one of "removed" and "ran". */
+static int race_prepare_added(struct race *r)
+{
+	int err = race_prepare_fence(r);
+
+	if (err)
+		return err;
+	return fence_add_callback(&r->s->base, &r->c.cb, st_cb_func);
+}
+
+static void race_remove(struct race *r)
+{
+	r->removed = fence_remove_callback(&r->s->base, &r->c.cb);
+}
+
+static int race_verify_remove(struct race *r)
+{
+	int runs = atomic_read(&r->c.runs);
+
+	fence_put(&r->s->base);
+	if ((r->removed && runs == 0) || (!r->removed && runs == 1))
+		return 0;
+	pr_info("    # removed %d, callback ran %d times\n", r->removed, runs);
+	return -EINVAL;
+}
+
+static int test_race_signal_remove(void)
+{
+	struct race r = {
+		.prepare = race_prepare_added,
+		.act_a = race_signal,
+		.act_b = race_remove,
+		.verify = race_verify_remove,
+	};
+
+	return race_run(&r);
+}
+
+/* signal vs wait: a wait with time to spare always sees the signal. */
+static void race_wait(struct race *r)
+{
+	r->wait_ret = fence_wait_timeout(&r->s->base, false, 10 * HZ);
+}
+
+static void race_wait_intr(struct race *r)
+{
+	r->wait_ret = fence_wait_timeout(&r->s->base, true, 10 * HZ);
+}
+
+static int race_verify_wait(struct race *r)
+{
+	long ret = r->wait_ret;
+
+	fence_put(&r->s->base);
+	if (ret > 0)
+		return 0;
+	pr_info("    # wait returned %ld\n", ret);
+	return -EINVAL;
+}
+
+static int test_race_signal_wait(void)
+{
+	struct race r = {
+		.prepare = race_prepare_fence,
+		.act_a = race_signal,
+		.act_b = race_wait,
+		.verify = race_verify_wait,
+	};
+
+	return race_run(&r);
+}
+
+static int test_race_signal_wait_intr(void)
+{
+	struct race r = {
+		.prepare = race_prepare_fence,
+		.act_a = race_signal,
+		.act_b = race_wait_intr,
+		.verify = race_verify_wait,
+	};
+
+	return race_run(&r);
+}
+
+/*
+ * signal vs a short wait: the wait may time out or see the signal, but
+ * never fails; and one that timed out must not leave its callback behind
+ * (the signal would then touch a dead stack frame: KASAN, or a crash).
+ */
+static void race_wait_short(struct race *r)
+{
+	r->wait_ret = fence_wait_timeout(&r->s->base, false, 1);
+}
+
+static int race_verify_wait_short(struct race *r)
+{
+	long ret = r->wait_ret;
+
+	fence_put(&r->s->base);
+	if (ret >= 0)
+		return 0;
+	pr_info("    # wait returned %ld\n", ret);
+	return -EINVAL;
+}
+
+static int test_race_signal_wait_timeout(void)
+{
+	struct race r = {
+		.prepare = race_prepare_fence,
+		.act_a = race_signal,
+		.act_b = race_wait_short,
+		.verify = race_verify_wait_short,
+	};
+
+	return race_run(&r);
+}
+
+/* last put vs fence_get_rcu: a lookup never revives nor touches freed memory. */
+static int race_prepare_slot(struct race *r)
+{
+	struct st_fence *s = st_new_ops(&st_ops, ++r->seqno);
+
+	if (!s)
+		return -ENOMEM;
+	fence_signal(&s->base);
+	rcu_assign_pointer(r->slot, &s->base);
+	r->wait_ret = 0;
+	return 0;
+}
+
+static void race_put(struct race *r)
+{
+	struct fence *f = rcu_replace_pointer(r->slot, NULL, true);
+
+	fence_put(f);
+}
+
+static void race_lookup(struct race *r)
+{
+	struct fence *f;
+
+	rcu_read_lock();
+	f = rcu_dereference(r->slot);
+	if (f)
+		f = fence_get_rcu(f);
+	rcu_read_unlock();
+	if (f) {
+		/* We hold a reference: the fence is whole. */
+		r->wait_ret = f->seqno == r->seqno ? 1 : -1;
+		fence_put(f);
+	} else {
+		r->lost++;
+	}
+}
+
+static int race_verify_slot(struct race *r)
+{
+	if (r->wait_ret < 0) {
+		pr_info("    # lookup saw seqno of another fence\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int test_race_put_get_rcu(void)
+{
+	int released = atomic_read(&st_released);
+	struct race r = {
+		.prepare = race_prepare_slot,
+		.act_a = race_put,
+		.act_b = race_lookup,
+		.verify = race_verify_slot,
+	};
+	int err = race_run(&r);
+
+	if (err)
+		return err;
+	pr_info("    # %u rounds, %lu lookups lost the race\n", r.rounds,
+		r.lost);
+	/* Every fence of the race was freed exactly once. */
+	rcu_barrier();
+	CHECK_EQ(atomic_read(&st_released) - released, r.rounds);
+	return st_result();
+}
+
+/* Runs last: every fence the cases made has been released, once. */
+static int test_no_leaks(void)
+{
+	rcu_barrier();
+	CHECK_EQ(atomic_read(&st_allocated), atomic_read(&st_released));
+	return st_result();
+}
+
+/* ---- runner ---------------------------------------------------------- */
+
+struct st_case {
+	const char *name;
+	int (*fn)(void);
+};
+
+#define CASE(n) { #n, test_##n }
+
+static const struct st_case cases[] = {
+	CASE(init_state),
+	CASE(size),
+	CASE(context_alloc),
+	CASE(is_later),
+	CASE(signal),
+	CASE(signal_twice),
+	CASE(signal_locked),
+	CASE(signal_timestamp),
+	CASE(callback_once),
+	CASE(callback_after_signal),
+	CASE(callback_order),
+	CASE(callback_context),
+	CASE(callback_bad_args),
+	CASE(callback_hardirq),
+	CASE(remove_pending),
+	CASE(remove_after_signal),
+	CASE(remove_middle),
+	CASE(callback_puts_ref),
+	CASE(add_from_callback),
+	CASE(enable_lazy),
+	CASE(enable_false),
+	CASE(enable_sw_signaling),
+	CASE(enable_not_after_signal),
+	CASE(signaled_op),
+	CASE(set_error),
+	CASE(set_error_after_signal),
+	CASE(set_error_bad_value),
+	CASE(get_put),
+	CASE(rcu_lifetime),
+	CASE(get_rcu_live),
+	CASE(put_unsignaled_with_callbacks),
+	CASE(wait_signaled),
+	CASE(wait_timeout_expires),
+	CASE(wait_negative),
+	CASE(wait_woken_by_irq),
+	CASE(wait_interrupted),
+	CASE(wait_uninterruptible),
+	CASE(wait_ops_override),
+	CASE(wait_any),
+	CASE(wait_any_irq),
+	CASE(wait_any_bad_args),
+	CASE(race_signal_add),
+	CASE(race_signal_remove),
+	CASE(race_signal_wait),
+	CASE(race_signal_wait_intr),
+	CASE(race_signal_wait_timeout),
+	CASE(race_put_get_rcu),
+	CASE(no_leaks),
+};
+
+static int __init fence_selftests_init(void)
+{
+	int i, failed = 0;
+
+	st_context = fence_context_alloc(1);
+	pr_info("KTAP version 1\n");
+	pr_info("1..%zu\n", ARRAY_SIZE(cases));
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		int ret;
+
+		st_failed = 0;
+		ret = cases[i].fn();
+
+		if (ret == 1) {
+			pr_info("ok %d %s # SKIP needs two CPUs\n", i + 1,
+				cases[i].name);
+		} else if (ret) {
+			pr_info("not ok %d %s\n", i + 1, cases[i].name);
+			failed++;
+		} else {
+			pr_info("ok %d %s\n", i + 1, cases[i].name);
+		}
+	}
+	pr_info("# fence_selftests: %d failed, %d fences made and released\n",
+		failed, atomic_read(&st_released));
+	return st_result();
+}
+
+static void __exit fence_selftests_exit(void)
+{
+	rcu_barrier();
+}
+
+module_init(fence_selftests_init);
+module_exit(fence_selftests_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("crossfence fence core selftests (KTAP on load)");
+MODULE_AUTHOR("crossfence developers");
