@@ -376,4 +376,20 @@ static inline signed long fence_wait(struct fence *fence, bool intr)
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * The bridge to the kernel's struct dma_fence (fence_bridge.c). See
+ * Documentation/fence.rst for the model and the cost of each direction.
+ */
+struct dma_fence;
+struct dma_resv;
+enum dma_resv_usage;
+
+struct dma_fence *fence_to_dma_fence(struct fence *fence);
+struct fence *fence_from_dma_fence(struct dma_fence *dma);
+bool fence_is_foreign(struct fence *fence);
+int fence_sync_file_fd(struct fence *fence);
+struct fence *fence_from_sync_file_fd(int fd);
+int fence_resv_add(struct dma_resv *resv, struct fence *fence,
+		   enum dma_resv_usage usage);
+
 #endif /* _LINUX_FENCE_H */

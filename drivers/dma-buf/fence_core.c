@@ -30,7 +30,6 @@
  * Contexts are handed out from 1 upwards, so 0 is never a valid context and
  * can be used by drivers as "none".
  */
-static atomic64_t fence_context_counter = ATOMIC64_INIT(1);
 
 /*
  * Debug tracking of unsignaled fences.
@@ -133,15 +132,18 @@ static void fence_untrack_locked(struct fence *fence)
  *
  * Each independent timeline of a driver needs its own context number; the
  * sequence numbers of fences are only ordered within one context. May be
- * called from any context. A @num of 0 reserves nothing: the number
- * returned then goes to the next caller too.
+ * called from any context.
  *
- * Return: the first of @num new contexts. Contexts start at 1 and are
- * never reused.
+ * The numbers come from the kernel's dma_fence context space, so that a
+ * fence of ours exported to a dma_fence (see fence_to_dma_fence()) keeps
+ * its context and can never be mistaken for another driver's timeline when
+ * dma_resv or sync_file merge fences by context.
+ *
+ * Return: the first of @num new contexts, never reused.
  */
 u64 fence_context_alloc(unsigned int num)
 {
-	return (u64)atomic64_fetch_add(num, &fence_context_counter);
+	return dma_fence_context_alloc(num);
 }
 EXPORT_SYMBOL_GPL(fence_context_alloc);
 

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The bridge between our fences and the kernel's struct dma_fence.
+ *
+ * Export: fence_to_dma_fence() gives a dma_fence that stands for one of our
+ * fences. It shares the fence's spinlock, and a callback on our fence
+ * signals it with __fence_signal()'s lock still held: stock consumers
+ * (dma_resv, sync_file, poll on a dma-buf, the DRM helpers) see it signal
+ * in the very same critical section, with the same timestamp and error.
+ *
+ * Import: fence_from_dma_fence() gives one of our fences that stands for a
+ * foreign dma_fence. It shares the dma_fence's spinlock, and a dma_fence
+ * callback signals it with that lock held, so our callbacks run in the
+ * foreign signaler's context, without any hop.
+ *
+ * Round trip: a dma_fence that is our export comes back as the original
+ * fence, and an import goes back out as the original dma_fence. Nothing is
+ * wrapped twice.
+ *
+ * Both directions register their callback when the bridge is made (the
+ * dma_fence API has no variant that could be called from
+ * &fence_ops.enable_signaling with the shared lock already held). The
+ * pending callback holds a reference on the bridge object, so a bridge
+ * lives until its source signals; our drivers' fences always signal (hang
+ * checks, timeouts). Each bridge object also pins this module while it
+ * exists, since it points at our ops and callbacks.
+ */
+#include <linux/dma-fence.h>
+#include <linux/dma-resv.h>
+#include <linux/fcntl.h>
+#include <linux/fence.h>
+#include <linux/file.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/sync_file.h>
+
+/* Our fence, seen as a dma_fence. */
+struct fence_export {
+	struct dma_fence base;	/* first: freed by dma_fence_free() */
+	struct fence *fence;	/* a reference */
+	struct fence_cb cb;
+};
+
+/* A foreign dma_fence, seen as one of our fences. */
+struct fence_import {
+	struct fence base;	/* first: freed by fence_free() */
+	struct dma_fence *dma;	/* a reference; its lock is ours */
+	struct dma_fence_cb cb;
+};
+
+static const struct dma_fence_ops fence_export_ops;
+static const struct fence_ops fence_import_ops;
+
+static struct fence_export *to_export(struct dma_fence *dma)
+{
+	return container_of(dma, struct fence_export, base);
+}
+
+static struct fence_import *to_import(struct fence *fence)
+{
+	return container_of(fence, struct fence_import, base);
+}
+
+/* ---- export ---------------------------------------------------------- */
+
+static const char *fence_export_driver_name(struct dma_fence *dma)
+{
+	struct fence *fence = to_export(dma)->fence;
+
+	return fence->ops->get_driver_name(fence);
+}
+
+static const char *fence_export_timeline_name(struct dma_fence *dma)
+{
+	struct fence *fence = to_export(dma)->fence;
+
+	return fence->ops->get_timeline_name(fence);
+}
+
+static void fence_export_release(struct dma_fence *dma)
+{
+	struct fence_export *e = to_export(dma);
+
+	/*
+	 * The callback held a reference until it ran, so our fence has
+	 * signaled: dropping it takes no lock, even if the last reference
+	 * goes here from inside that fence's signal.
+	 */
+	fence_put(e->fence);
+	dma_fence_free(&e->base);
+	module_put(THIS_MODULE);
+}
+
+static const struct dma_fence_ops fence_export_ops = {
+	.use_64bit_seqno = true,
+	.get_driver_name = fence_export_driver_name,
+	.get_timeline_name = fence_export_timeline_name,
+	.release = fence_export_release,
+};
+
+/* Copies the state of a signaled fence of ours into its export. */
+static void fence_export_signal_locked(struct fence_export *e)
+{
+	if (e->fence->error)
+		dma_fence_set_error(&e->base, e->fence->error);
+	dma_fence_signal_timestamp_locked(&e->base, fence_timestamp(e->fence));
+}
+
+/* Runs in our fence's signal, with the lock both fences share held. */
+static void fence_export_cb(struct fence *fence, struct fence_cb *cb)
+{
+	struct fence_export *e = container_of(cb, struct fence_export, cb);
+
+	fence_export_signal_locked(e);
+	dma_fence_put(&e->base);	/* the callback's reference */
+}
+
+/**
+ * fence_to_dma_fence - a dma_fence that stands for one of our fences
+ * @fence: the fence
+ *
+ * The dma_fence shares @fence's lock, context and seqno and signals with
+ * it, in the same critical section, with its timestamp and error. It can be
+ * put in a dma_resv, turned into a sync_file and handed to any stock
+ * consumer. If @fence is itself an import of a dma_fence (see
+ * fence_from_dma_fence()), that original dma_fence is returned. The lock of
+ * @fence must outlive the returned dma_fence.
+ *
+ * Return: a new dma_fence reference, or ERR_PTR(-ENOMEM).
+ */
+struct dma_fence *fence_to_dma_fence(struct fence *fence)
+{
+	struct fence_export *e;
+	unsigned long flags;
+
+	if (fence->ops == &fence_import_ops)
+		return dma_fence_get(to_import(fence)->dma);
+
+	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return ERR_PTR(-ENOMEM);
+	__module_get(THIS_MODULE);
+	e->fence = fence_get(fence);
+	dma_fence_init(&e->base, &fence_export_ops, fence->lock,
+		       fence->context, fence->seqno);
+
+	spin_lock_irqsave(fence->lock, flags);
+	dma_fence_get(&e->base);	/* for the callback */
+	if (__fence_add_callback(fence, &e->cb, fence_export_cb)) {
+		/* Already signaled: so is the export, at once. */
+		fence_export_signal_locked(e);
+		spin_unlock_irqrestore(fence->lock, flags);
+		dma_fence_put(&e->base);
+		return &e->base;
+	}
+	spin_unlock_irqrestore(fence->lock, flags);
+	return &e->base;
+}
+EXPORT_SYMBOL_GPL(fence_to_dma_fence);
+
+/* ---- import ---------------------------------------------------------- */
+
+static const char *fence_import_driver_name(struct fence *fence)
+{
+	struct dma_fence *dma = to_import(fence)->dma;
+
+	return dma->ops->get_driver_name(dma);
+}
+
+static const char *fence_import_timeline_name(struct fence *fence)
+{
+	struct dma_fence *dma = to_import(fence)->dma;
+
+	return dma->ops->get_timeline_name(dma);
+}
+
+static void fence_import_release(struct fence *fence)
+{
+	struct fence_import *i = to_import(fence);
+
+	/*
+	 * The dma_fence's signaler holds its own reference while it signals,
+	 * so this is never the last one when we are released from inside
+	 * that signal, with its lock held.
+	 */
+	dma_fence_put(i->dma);
+	fence_free(&i->base);
+	module_put(THIS_MODULE);
+}
+
+static const struct fence_ops fence_import_ops = {
+	.get_driver_name = fence_import_driver_name,
+	.get_timeline_name = fence_import_timeline_name,
+	.release = fence_import_release,
+};
+
+static void fence_import_signal_locked(struct fence_import *i)
+{
+	if (i->dma->error)
+		__fence_set_error(&i->base, i->dma->error);
+	__fence_signal_timestamp(&i->base, dma_fence_timestamp(i->dma));
+}
+
+/* Runs in the dma_fence's signal, with the lock both fences share held. */
+static void fence_import_cb(struct dma_fence *dma, struct dma_fence_cb *cb)
+{
+	struct fence_import *i = container_of(cb, struct fence_import, cb);
+
+	fence_import_signal_locked(i);
+	fence_put(&i->base);	/* the callback's reference */
+}
+
+/**
+ * fence_from_dma_fence - one of our fences that stands for a dma_fence
+ * @dma: any driver's dma_fence
+ *
+ * If @dma is an export of one of our fences (see fence_to_dma_fence()),
+ * that fence itself is returned: no proxy. Otherwise the new fence shares
+ * @dma's lock, context and seqno, signals in @dma's signal with its
+ * timestamp and error, and keeps a reference on @dma; callbacks added to it
+ * run in @dma's signaling context. Signaling is enabled on @dma at once.
+ *
+ * Return: a new reference to a fence, or ERR_PTR(-ENOMEM).
+ */
+struct fence *fence_from_dma_fence(struct dma_fence *dma)
+{
+	struct fence_import *i;
+	unsigned long flags;
+	int ret;
+
+	if (dma->ops == &fence_export_ops)
+		return fence_get(to_export(dma)->fence);
+
+	i = kzalloc(sizeof(*i), GFP_KERNEL);
+	if (!i)
+		return ERR_PTR(-ENOMEM);
+	__module_get(THIS_MODULE);
+	i->dma = dma_fence_get(dma);
+	fence_init(&i->base, &fence_import_ops, dma->lock, dma->context,
+		   dma->seqno);
+
+	fence_get(&i->base);	/* for the callback */
+	ret = dma_fence_add_callback(dma, &i->cb, fence_import_cb);
+	if (ret) {
+		/* Already signaled (-ENOENT): so is the import, at once. */
+		spin_lock_irqsave(dma->lock, flags);
+		fence_import_signal_locked(i);
+		spin_unlock_irqrestore(dma->lock, flags);
+		fence_put(&i->base);
+	}
+	return &i->base;
+}
+EXPORT_SYMBOL_GPL(fence_from_dma_fence);
+
+/**
+ * fence_is_foreign - whether a fence stands for another driver's dma_fence
+ * @fence: the fence
+ *
+ * Return: true if @fence was made by fence_from_dma_fence() around a
+ * dma_fence that is not one of ours.
+ */
+bool fence_is_foreign(struct fence *fence)
+{
+	return fence->ops == &fence_import_ops;
+}
+EXPORT_SYMBOL_GPL(fence_is_foreign);
+
+/* ---- sync_file and dma_resv ------------------------------------------ */
+
+/**
+ * fence_sync_file_fd - a new sync_file fd for a fence
+ * @fence: the fence
+ *
+ * Installs, in the calling process, a sync_file (close-on-exec) holding the
+ * dma_fence that stands for @fence.
+ *
+ * Return: the fd, or a negative errno (-ENOMEM, -EMFILE).
+ */
+int fence_sync_file_fd(struct fence *fence)
+{
+	struct sync_file *sync;
+	struct dma_fence *dma;
+	int fd;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+
+	dma = fence_to_dma_fence(fence);
+	if (IS_ERR(dma)) {
+		put_unused_fd(fd);
+		return PTR_ERR(dma);
+	}
+	sync = sync_file_create(dma);
+	dma_fence_put(dma);
+	if (!sync) {
+		put_unused_fd(fd);
+		return -ENOMEM;
+	}
+	fd_install(fd, sync->file);
+	return fd;
+}
+EXPORT_SYMBOL_GPL(fence_sync_file_fd);
+
+/**
+ * fence_from_sync_file_fd - the fence held by a sync_file fd
+ * @fd: a sync_file fd of the calling process
+ *
+ * A sync_file made from one of our fences gives that fence back; any other
+ * (a stock driver's, or a merge of several) is imported.
+ *
+ * Return: a new fence reference; ERR_PTR(-EINVAL) if @fd is not a
+ * sync_file; ERR_PTR(-ENOMEM).
+ */
+struct fence *fence_from_sync_file_fd(int fd)
+{
+	struct dma_fence *dma = sync_file_get_fence(fd);
+	struct fence *fence;
+
+	if (!dma)
+		return ERR_PTR(-EINVAL);
+	fence = fence_from_dma_fence(dma);
+	dma_fence_put(dma);
+	return fence;
+}
+EXPORT_SYMBOL_GPL(fence_from_sync_file_fd);
+
+/**
+ * fence_resv_add - publish a fence in a reservation object
+ * @resv: the reservation, locked, with a fence slot reserved by
+ *        dma_resv_reserve_fences()
+ * @fence: the fence
+ * @usage: how the fence uses the buffer (DMA_RESV_USAGE_WRITE, ...)
+ *
+ * Adds the dma_fence that stands for @fence, so that every consumer of the
+ * buffer, ours or a stock driver's, sees it.
+ *
+ * Return: 0, or -ENOMEM (then nothing was added).
+ */
+int fence_resv_add(struct dma_resv *resv, struct fence *fence,
+		   enum dma_resv_usage usage)
+{
+	struct dma_fence *dma = fence_to_dma_fence(fence);
+
+	if (IS_ERR(dma))
+		return PTR_ERR(dma);
+	dma_resv_add_fence(resv, dma, usage);
+	dma_fence_put(dma);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(fence_resv_add);
