@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * crossfence vgem: a virtual GPU. GEM buffers backed by shmem (dumb
+ * buffers, mmap, PRIME export and import), the upstream vgem fence uapi,
+ * and render jobs on simulated engines whose completion interrupt (an
+ * hrtimer) signals their fences.
+ */
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_ioctl.h>
+#include <drm/drm_prime.h>
+#include <linux/dma-mapping.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include "vgem_drm.h"
+
+#include "vgem_drv.h"
+
+#define DRIVER_NAME	"vgem"
+#define DRIVER_DESC	"crossfence virtual GEM provider"
+#define DRIVER_DATE	"20261124"
+#define DRIVER_MAJOR	1
+#define DRIVER_MINOR	0
+
+static unsigned int engines = 1;
+module_param(engines, uint, 0444);
+MODULE_PARM_DESC(engines, "Number of simulated engines, 1-8 (default 1)");
+
+unsigned int vgem_max_jobs = 256;
+module_param_named(max_jobs, vgem_max_jobs, uint, 0644);
+MODULE_PARM_DESC(max_jobs, "Jobs in flight per file (default 256)");
+
+unsigned int vgem_max_fence_ids = 4096;
+module_param_named(max_fence_ids, vgem_max_fence_ids, uint, 0644);
+MODULE_PARM_DESC(max_fence_ids, "Fence ids per file (default 4096)");
+
+unsigned int vgem_hang_ms = 2000;
+module_param_named(hang_ms, vgem_hang_ms, uint, 0644);
+MODULE_PARM_DESC(hang_ms,
+		 "A job overrunning its duration by this is hung (default 2000)");
+
+unsigned int vgem_write_lead_us = 500;
+module_param_named(write_lead_us, vgem_write_lead_us, uint, 0644);
+MODULE_PARM_DESC(write_lead_us,
+		 "Pixels are written this long before completion (default 500)");
+
+static struct vgem_device *vgem_device;
+
+static int vgem_open(struct drm_device *dev, struct drm_file *file)
+{
+	struct vgem_file *vfile = kzalloc(sizeof(*vfile), GFP_KERNEL);
+
+	if (!vfile)
+		return -ENOMEM;
+	kref_init(&vfile->ref);
+	mutex_init(&vfile->fence_lock);
+	idr_init_base(&vfile->fence_idr, 1);
+	atomic_set(&vfile->jobs, 0);
+	file->driver_priv = vfile;
+	return 0;
+}
+
+static void vgem_file_release(struct kref *ref)
+{
+	struct vgem_file *vfile = container_of(ref, struct vgem_file, ref);
+
+	idr_destroy(&vfile->fence_idr);
+	mutex_destroy(&vfile->fence_lock);
+	kfree(vfile);
+}
+
+void vgem_file_put(struct vgem_file *vfile)
+{
+	kref_put(&vfile->ref, vgem_file_release);
+}
+
+static void vgem_postclose(struct drm_device *dev, struct drm_file *file)
+{
+	struct vgem_file *vfile = file->driver_priv;
+
+	/* Attached fences signal now; jobs in flight run to completion. */
+	vgem_fence_file_close(vfile);
+	vgem_file_put(vfile);
+}
+
+static struct drm_gem_object *vgem_create_object(struct drm_device *dev,
+						 size_t size)
+{
+	struct drm_gem_shmem_object *shmem = kzalloc(sizeof(*shmem),
+						     GFP_KERNEL);
+
+	if (!shmem)
+		return ERR_PTR(-ENOMEM);
+	/* Cached CPU mappings, kernel and user alike: coherent on x86. */
+	shmem->map_wc = false;
+	return &shmem->base;
+}
+
+static const struct drm_ioctl_desc vgem_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(VGEM_FENCE_ATTACH, vgem_fence_attach_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VGEM_FENCE_SIGNAL, vgem_fence_signal_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VGEM_SUBMIT, vgem_submit_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VGEM_FENCE_WAIT, vgem_fence_wait_ioctl,
+			  DRM_RENDER_ALLOW),
+};
+
+DEFINE_DRM_GEM_FOPS(vgem_fops);
+
+static const struct drm_driver vgem_driver = {
+	.driver_features = DRIVER_GEM | DRIVER_RENDER,
+	.open = vgem_open,
+	.postclose = vgem_postclose,
+	.ioctls = vgem_ioctls,
+	.num_ioctls = ARRAY_SIZE(vgem_ioctls),
+	.fops = &vgem_fops,
+	DRM_GEM_SHMEM_DRIVER_OPS,
+	.gem_create_object = vgem_create_object,
+#if IS_ENABLED(CONFIG_DEBUG_FS)
+	.debugfs_init = vgem_engine_debugfs_init,
+#endif
+	.name = DRIVER_NAME,
+	.desc = DRIVER_DESC,
+	.date = DRIVER_DATE,
+	.major = DRIVER_MAJOR,
+	.minor = DRIVER_MINOR,
+};
+
+static int __init vgem_init(void)
+{
+	struct platform_device *pdev;
+	struct vgem_device *vdev;
+	int ret;
+
+	if (engines < 1 || engines > 8) {
+		pr_err("vgem: engines must be 1-8, not %u\n", engines);
+		return -EINVAL;
+	}
+
+	pdev = platform_device_register_simple("vgem", -1, NULL, 0);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+
+	if (!devres_open_group(&pdev->dev, NULL, GFP_KERNEL)) {
+		ret = -ENOMEM;
+		goto out_unregister;
+	}
+
+	dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+
+	vdev = devm_drm_dev_alloc(&pdev->dev, &vgem_driver, struct vgem_device,
+				  drm);
+	if (IS_ERR(vdev)) {
+		ret = PTR_ERR(vdev);
+		goto out_devres;
+	}
+	vdev->pdev = pdev;
+
+	ret = vgem_engines_init(vdev, engines);
+	if (ret)
+		goto out_devres;
+
+	ret = drm_dev_register(&vdev->drm, 0);
+	if (ret)
+		goto out_engines;
+
+	vgem_device = vdev;
+	return 0;
+
+out_engines:
+	vgem_engines_fini(vdev);
+out_devres:
+	devres_release_group(&pdev->dev, NULL);
+out_unregister:
+	platform_device_unregister(pdev);
+	return ret;
+}
+
+static void __exit vgem_exit(void)
+{
+	struct platform_device *pdev = vgem_device->pdev;
+
+	drm_dev_unregister(&vgem_device->drm);
+	/*
+	 * Every job and fence holds a module reference, so none is left:
+	 * the engines are idle and only their timers and work need stopping.
+	 */
+	vgem_engines_fini(vgem_device);
+	devres_release_group(&pdev->dev, NULL);
+	platform_device_unregister(pdev);
+}
+
+module_init(vgem_init);
+module_exit(vgem_exit);
+
+MODULE_AUTHOR("crossfence developers");
+MODULE_DESCRIPTION(DRIVER_DESC);
+MODULE_LICENSE("GPL");

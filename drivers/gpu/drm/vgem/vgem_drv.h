@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * crossfence vgem: a virtual GPU. Internal interfaces.
+ */
+#ifndef _VGEM_DRV_H_
+#define _VGEM_DRV_H_
+
+#include <drm/drm_device.h>
+#include <drm/drm_file.h>
+#include <linux/fence.h>
+#include <linux/hrtimer.h>
+#include <linux/idr.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/workqueue.h>
+
+struct drm_gem_object;
+struct vgem_device;
+
+/* Module parameters (vgem_drv.c). */
+extern unsigned int vgem_max_jobs;
+extern unsigned int vgem_max_fence_ids;
+extern unsigned int vgem_hang_ms;
+extern unsigned int vgem_write_lead_us;
+
+/*
+ * A simulated GPU engine. Jobs run one at a time, in submission order: the
+ * worker writes a job's pixels just before its completion time, then the
+ * completion hrtimer (the "IRQ") signals the job's fence in hard IRQ.
+ */
+struct vgem_engine {
+	struct vgem_device *vdev;
+	unsigned int index;
+	u64 context;
+	char name[16];
+
+	/*
+	 * @lock protects @queue, @running, @seqno and @dying, and is the
+	 * fence lock of every job fence of this engine: job fences are
+	 * signaled with __fence_signal() under it, from the hrtimers. Taken
+	 * irqsave. Fence callbacks run under it, so nothing called from a
+	 * fence callback may take it: dependency callbacks only queue @work.
+	 */
+	spinlock_t lock;
+	struct list_head queue;		/* jobs not yet completed, in order */
+	struct vgem_job *running;	/* started, not yet signaled */
+	u64 seqno;			/* last seqno given out */
+	bool dying;
+
+	/*
+	 * @submit_lock serialises submission from seqno to queue, so the
+	 * queue is in seqno order. Taken inside the buffers' reservations.
+	 */
+	struct mutex submit_lock;
+
+	struct hrtimer complete;	/* completion "IRQ" of @running */
+	struct hrtimer hangcheck;	/* signals @running if it overruns */
+	struct work_struct work;	/* starts jobs, writes pixels */
+	struct workqueue_struct *wq;	/* ordered: one job at a time */
+
+	/* Finished jobs to free in process context; under @lock. */
+	struct list_head done;
+
+	/* Counters for debugfs. */
+	u64 completed, hung;
+};
+
+struct vgem_device {
+	struct drm_device drm;
+	struct platform_device *pdev;
+	unsigned int num_engines;
+	struct vgem_engine *engines;
+};
+
+static inline struct vgem_device *to_vgem(struct drm_device *drm)
+{
+	return container_of(drm, struct vgem_device, drm);
+}
+
+/*
+ * Per-file state. Jobs in flight hold a reference, so the counters outlive
+ * the file until the last job of the file completes.
+ */
+struct vgem_file {
+	struct kref ref;
+	/* @fence_lock protects @fence_idr and @fence_ids. */
+	struct mutex fence_lock;
+	struct idr fence_idr;		/* id -> struct fence *, or NULL */
+	unsigned int fence_ids;		/* ids allocated */
+	atomic_t jobs;			/* jobs in flight */
+};
+
+void vgem_file_put(struct vgem_file *vfile);
+
+/* vgem_fence.c */
+int vgem_fence_id_alloc(struct vgem_file *vfile, struct fence *fence,
+			u32 *id);
+void vgem_fence_file_close(struct vgem_file *vfile);
+int vgem_fence_attach_ioctl(struct drm_device *dev, void *data,
+			    struct drm_file *file);
+int vgem_fence_signal_ioctl(struct drm_device *dev, void *data,
+			    struct drm_file *file);
+int vgem_fence_wait_ioctl(struct drm_device *dev, void *data,
+			  struct drm_file *file);
+
+/* vgem_engine.c */
+int vgem_engines_init(struct vgem_device *vdev, unsigned int count);
+void vgem_engines_fini(struct vgem_device *vdev);
+int vgem_submit_ioctl(struct drm_device *dev, void *data,
+		      struct drm_file *file);
+void vgem_engine_debugfs_init(struct drm_minor *minor);
+
+#endif
