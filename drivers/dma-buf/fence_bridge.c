@@ -34,12 +34,8 @@
 #include <linux/slab.h>
 #include <linux/sync_file.h>
 
-/* Our fence, seen as a dma_fence. */
-struct fence_export {
-	struct dma_fence base;	/* first: freed by dma_fence_free() */
-	struct fence *fence;	/* a reference */
-	struct fence_cb cb;
-};
+/* In &fence_export.base.flags: the storage belongs to a driver object. */
+#define FENCE_EXPORT_EMBEDDED_BIT	DMA_FENCE_FLAG_USER_BITS
 
 /* A foreign dma_fence, seen as one of our fences. */
 struct fence_import {
@@ -80,14 +76,21 @@ static const char *fence_export_timeline_name(struct dma_fence *dma)
 static void fence_export_release(struct dma_fence *dma)
 {
 	struct fence_export *e = to_export(dma);
+	struct fence *fence = e->fence;
 
 	/*
 	 * The callback held a reference until it ran, so our fence has
 	 * signaled: dropping it takes no lock, even if the last reference
-	 * goes here from inside that fence's signal.
+	 * goes here from inside that fence's signal. Embedded storage is
+	 * part of the driver's fence object, freed (after an RCU grace
+	 * period) with that fence: not before this last reference is gone.
 	 */
-	fence_put(e->fence);
+	if (test_bit(FENCE_EXPORT_EMBEDDED_BIT, &dma->flags)) {
+		fence_put(fence);
+		return;
+	}
 	dma_fence_free(&e->base);
+	fence_put(fence);
 	module_put(THIS_MODULE);
 }
 
@@ -115,6 +118,37 @@ static void fence_export_cb(struct fence *fence, struct fence_cb *cb)
 	dma_fence_put(&e->base);	/* the callback's reference */
 }
 
+/* Makes @e stand for @fence; returns its first reference. */
+static struct dma_fence *fence_export_setup(struct fence_export *e,
+					    struct fence *fence, bool embedded)
+{
+	unsigned long flags;
+
+	/*
+	 * An embedded export lives in a driver's object, and that driver
+	 * depends on this module: it pins us for as long as the object lives.
+	 */
+	if (!embedded)
+		__module_get(THIS_MODULE);
+	e->fence = fence_get(fence);
+	dma_fence_init(&e->base, &fence_export_ops, fence->lock,
+		       fence->context, fence->seqno);
+	if (embedded)
+		set_bit(FENCE_EXPORT_EMBEDDED_BIT, &e->base.flags);
+
+	spin_lock_irqsave(fence->lock, flags);
+	dma_fence_get(&e->base);	/* for the callback */
+	if (__fence_add_callback(fence, &e->cb, fence_export_cb)) {
+		/* Already signaled: so is the export, at once. */
+		fence_export_signal_locked(e);
+		spin_unlock_irqrestore(fence->lock, flags);
+		dma_fence_put(&e->base);
+		return &e->base;
+	}
+	spin_unlock_irqrestore(fence->lock, flags);
+	return &e->base;
+}
+
 /**
  * fence_to_dma_fence - a dma_fence that stands for one of our fences
  * @fence: the fence
@@ -131,7 +165,6 @@ static void fence_export_cb(struct fence *fence, struct fence_cb *cb)
 struct dma_fence *fence_to_dma_fence(struct fence *fence)
 {
 	struct fence_export *e;
-	unsigned long flags;
 
 	if (fence->ops == &fence_import_ops)
 		return dma_fence_get(to_import(fence)->dma);
@@ -139,24 +172,30 @@ struct dma_fence *fence_to_dma_fence(struct fence *fence)
 	e = kzalloc(sizeof(*e), GFP_KERNEL);
 	if (!e)
 		return ERR_PTR(-ENOMEM);
-	__module_get(THIS_MODULE);
-	e->fence = fence_get(fence);
-	dma_fence_init(&e->base, &fence_export_ops, fence->lock,
-		       fence->context, fence->seqno);
-
-	spin_lock_irqsave(fence->lock, flags);
-	dma_fence_get(&e->base);	/* for the callback */
-	if (__fence_add_callback(fence, &e->cb, fence_export_cb)) {
-		/* Already signaled: so is the export, at once. */
-		fence_export_signal_locked(e);
-		spin_unlock_irqrestore(fence->lock, flags);
-		dma_fence_put(&e->base);
-		return &e->base;
-	}
-	spin_unlock_irqrestore(fence->lock, flags);
-	return &e->base;
+	return fence_export_setup(e, fence, false);
 }
 EXPORT_SYMBOL_GPL(fence_to_dma_fence);
+
+/**
+ * fence_export_init - the dma_fence of a fence, in the driver's storage
+ * @e: storage inside the object that holds @fence, used once
+ * @fence: the fence
+ *
+ * Like fence_to_dma_fence(), without an allocation: a driver that publishes
+ * every fence it makes reserves a &struct fence_export next to the fence
+ * and makes its export here, once, at no extra cost. The export holds a
+ * reference on @fence, so the storage lives as long as the export does;
+ * the driver must free its object with fence_free() (or after an RCU grace
+ * period) and must not call this on a fence that is an import.
+ *
+ * Return: the export's first reference; never fails.
+ */
+struct dma_fence *fence_export_init(struct fence_export *e,
+				    struct fence *fence)
+{
+	return fence_export_setup(e, fence, true);
+}
+EXPORT_SYMBOL_GPL(fence_export_init);
 
 /* ---- import ---------------------------------------------------------- */
 

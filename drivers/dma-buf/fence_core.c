@@ -86,14 +86,15 @@ static void fence_track_signaled(struct fence *fence, struct fence_cb *cb)
 	fence_track_drop(container_of(cb, struct fence_track_node, cb));
 }
 
-/* Called by fence_init(), before the fence is visible to anyone else. */
-static void fence_track(struct fence *fence)
+/*
+ * Called by fence_init() when tracking is on, before the fence is visible
+ * to anyone else. Out of line: it would cost every fence_init() its
+ * register saves.
+ */
+static noinline __cold void fence_track(struct fence *fence)
 {
 	struct fence_track_node *node;
 	unsigned long flags;
-
-	if (!READ_ONCE(track))
-		return;
 
 	/* fence_init() may be called in atomic context, even in hard IRQ. */
 	node = kmalloc(sizeof(*node), GFP_NOWAIT | __GFP_NOWARN);
@@ -173,7 +174,8 @@ void fence_init(struct fence *fence, const struct fence_ops *ops,
 	fence->flags = 0UL;
 	fence->error = 0;
 
-	fence_track(fence);
+	if (unlikely(READ_ONCE(track)))
+		fence_track(fence);
 	trace_fence_init(fence);
 }
 EXPORT_SYMBOL_GPL(fence_init);
@@ -208,31 +210,36 @@ EXPORT_SYMBOL_GPL(fence_free);
  * signaled with -EDEADLK (unless an error was already set) so that they run
  * rather than dangle. Then &fence_ops.release, or fence_free(), frees it.
  */
+static noinline void fence_release_unsignaled(struct fence *fence)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(fence->lock, flags);
+	if (!test_bit(FENCE_FLAG_SIGNALED_BIT, &fence->flags)) {
+		fence_untrack_locked(fence);
+		if (!list_empty(&fence->cb_list)) {
+			if (!fence->error)
+				fence->error = -EDEADLK;
+			__fence_signal(fence);
+		}
+	}
+	spin_unlock_irqrestore(fence->lock, flags);
+}
+
 void fence_release(struct kref *kref)
 {
 	struct fence *fence = container_of(kref, struct fence, refcount);
-	unsigned long flags;
 
 	trace_fence_destroy(fence);
 
 	/*
 	 * Unlocked hint first: a signaled fence (the common case) needs no
 	 * lock. The list test may read a timestamp written by a concurrent
-	 * signal; the locked test below sorts that out.
+	 * signal; the locked test sorts that out.
 	 */
 	if (!test_bit(FENCE_FLAG_SIGNALED_BIT, &fence->flags) &&
-	    !list_empty(&fence->cb_list)) {
-		spin_lock_irqsave(fence->lock, flags);
-		if (!test_bit(FENCE_FLAG_SIGNALED_BIT, &fence->flags)) {
-			fence_untrack_locked(fence);
-			if (!list_empty(&fence->cb_list)) {
-				if (!fence->error)
-					fence->error = -EDEADLK;
-				__fence_signal(fence);
-			}
-		}
-		spin_unlock_irqrestore(fence->lock, flags);
-	}
+	    !list_empty(&fence->cb_list))
+		fence_release_unsignaled(fence);
 
 	if (fence->ops->release)
 		fence->ops->release(fence);
@@ -371,7 +378,12 @@ static bool __fence_enable_signaling(struct fence *fence)
 	if (test_bit(FENCE_FLAG_SIGNALED_BIT, &fence->flags))
 		return false;
 
-	if (!test_and_set_bit(FENCE_FLAG_ENABLE_SIGNAL_BIT, &fence->flags)) {
+	/*
+	 * The bit only changes under the lock, so a plain test first spares
+	 * every callback after the first an atomic read-modify-write.
+	 */
+	if (!test_bit(FENCE_FLAG_ENABLE_SIGNAL_BIT, &fence->flags)) {
+		set_bit(FENCE_FLAG_ENABLE_SIGNAL_BIT, &fence->flags);
 		trace_fence_enable_signal(fence);
 		if (fence->ops->enable_signaling &&
 		    !fence->ops->enable_signaling(fence)) {

@@ -14,6 +14,7 @@
 
 #include <linux/bitops.h>
 #include <linux/compiler.h>
+#include <linux/dma-fence.h>
 #include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
@@ -380,11 +381,27 @@ static inline signed long fence_wait(struct fence *fence, bool intr)
  * The bridge to the kernel's struct dma_fence (fence_bridge.c). See
  * Documentation/fence.rst for the model and the cost of each direction.
  */
-struct dma_fence;
 struct dma_resv;
 enum dma_resv_usage;
 
+/**
+ * struct fence_export - one of our fences seen as a dma_fence
+ * @base: the dma_fence
+ * @fence: the fence it stands for (a reference)
+ * @cb: signals @base when @fence signals
+ *
+ * Made by fence_to_dma_fence(), or in a driver's own storage by
+ * fence_export_init(). Opaque to drivers.
+ */
+struct fence_export {
+	struct dma_fence base;
+	struct fence *fence;
+	struct fence_cb cb;
+};
+
 struct dma_fence *fence_to_dma_fence(struct fence *fence);
+struct dma_fence *fence_export_init(struct fence_export *e,
+				    struct fence *fence);
 struct fence *fence_from_dma_fence(struct dma_fence *dma);
 bool fence_is_foreign(struct fence *fence);
 int fence_sync_file_fd(struct fence *fence);

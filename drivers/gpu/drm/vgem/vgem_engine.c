@@ -44,6 +44,12 @@ struct vgem_dep {
 	struct vgem_job *job;
 };
 
+/* A job's fence, with the dma_fence that stands for it in reservations. */
+struct vgem_job_fence {
+	struct fence base;		/* first: freed by fence_free() */
+	struct fence_export export;
+};
+
 struct vgem_job {
 	struct list_head link;		/* engine->queue, then engine->done */
 	struct vgem_engine *engine;
@@ -450,15 +456,14 @@ static struct vgem_job *vgem_job_alloc(struct vgem_engine *engine,
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
 	if (!job)
 		goto err_count;
-	job->fence = kzalloc(sizeof(*job->fence), GFP_KERNEL);
+	job->fence = kzalloc(sizeof(struct vgem_job_fence), GFP_KERNEL);
 	if (!job->fence)
 		goto err_job;
-	if (!try_module_get(THIS_MODULE)) {
-		kfree(job->fence);
-		kfree(job);
-		atomic_dec(&vfile->jobs);
-		return ERR_PTR(-ENODEV);
-	}
+	/*
+	 * Each fence pins the module: fences outlive files (in sync_files and
+	 * other drivers' reservations). The ioctl's open file pins it now.
+	 */
+	__module_get(THIS_MODULE);
 	/* Its seqno is given when the job takes its place on the engine. */
 	fence_init(job->fence, &vgem_job_fence_ops, &engine->lock,
 		   engine->context, 0);
@@ -514,7 +519,7 @@ int vgem_submit_ioctl(struct drm_device *dev, void *data,
 	struct vgem_file *vfile = file->driver_priv;
 	struct drm_vgem_submit *args = data;
 	bool write = !(args->flags & VGEM_SUBMIT_READ);
-	struct dma_fence *exp[2] = { };
+	struct dma_fence *dma = NULL;
 	struct drm_gem_object *objs[2];
 	struct sync_file *sync = NULL;
 	struct vgem_engine *engine;
@@ -586,16 +591,10 @@ int vgem_submit_ioctl(struct drm_device *dev, void *data,
 	 */
 	mutex_lock(&engine->submit_lock);
 	job->fence->seqno = engine->seqno + 1;
-	for (i = 0; i < nobjs; i++) {
-		exp[i] = fence_to_dma_fence(job->fence);
-		if (IS_ERR(exp[i])) {
-			ret = PTR_ERR(exp[i]);
-			exp[i] = NULL;
-			goto err_submit;
-		}
-	}
+	dma = fence_export_init(&container_of(job->fence, struct vgem_job_fence,
+					      base)->export, job->fence);
 	if (fd >= 0) {
-		sync = sync_file_create(exp[0]);
+		sync = sync_file_create(dma);
 		if (!sync) {
 			ret = -ENOMEM;
 			goto err_submit;
@@ -610,11 +609,10 @@ int vgem_submit_ioctl(struct drm_device *dev, void *data,
 	}
 
 	/* Nothing fails from here on: publish, queue. */
-	for (i = 0; i < nobjs; i++) {
-		dma_resv_add_fence(objs[i]->resv, exp[i], i == 0 && write ?
+	for (i = 0; i < nobjs; i++)
+		dma_resv_add_fence(objs[i]->resv, dma, i == 0 && write ?
 				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
-		dma_fence_put(exp[i]);
-	}
+	dma_fence_put(dma);
 	spin_lock_irqsave(&engine->lock, flags);
 	engine->seqno = job->fence->seqno;
 	list_add_tail(&job->link, &engine->queue);
@@ -633,9 +631,7 @@ err_submit:
 	mutex_unlock(&engine->submit_lock);
 	if (sync)
 		fput(sync->file);
-	for (i = 0; i < nobjs; i++)
-		if (exp[i])
-			dma_fence_put(exp[i]);
+	dma_fence_put(dma);
 err_unlock:
 	drm_gem_unlock_reservations(objs, nobjs, &ctx);
 err_fd:

@@ -22,6 +22,8 @@ struct vgem_fence {
 	spinlock_t lock;	/* the fence lock: one per attached fence */
 	/* Expiry. While pending it holds a reference on the fence. */
 	struct timer_list timer;
+	/* The dma_fence put in the buffer's reservation: no allocation. */
+	struct fence_export export;
 };
 
 static const char *vgem_fence_driver_name(struct fence *fence)
@@ -67,20 +69,18 @@ static void vgem_fence_finish(struct fence *fence)
 /**
  * vgem_fence_create_attached - a fence that userspace signals
  *
- * Return: a new fence, on its own timeline, that expires after 10 s; or an
- * ERR_PTR (-ENOMEM, -ENODEV while the module unloads).
+ * Return: a new fence, on its own timeline, that expires after 10 s; or
+ * ERR_PTR(-ENOMEM). Its export is not made yet. Called from an ioctl only.
  */
-static struct fence *vgem_fence_create_attached(void)
+static struct vgem_fence *vgem_fence_create_attached(void)
 {
 	struct vgem_fence *vf;
 
-	if (!try_module_get(THIS_MODULE))
-		return ERR_PTR(-ENODEV);
 	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
-	if (!vf) {
-		module_put(THIS_MODULE);
+	if (!vf)
 		return ERR_PTR(-ENOMEM);
-	}
+	/* Fences outlive files; the ioctl's open file pins the module now. */
+	__module_get(THIS_MODULE);
 	spin_lock_init(&vf->lock);
 	/*
 	 * Each attached fence is a timeline of its own: they signal in any
@@ -92,7 +92,7 @@ static struct fence *vgem_fence_create_attached(void)
 	timer_setup(&vf->timer, vgem_fence_expire, 0);
 	fence_get(&vf->base);
 	mod_timer(&vf->timer, jiffies + msecs_to_jiffies(VGEM_FENCE_TIMEOUT_MS));
-	return &vf->base;
+	return vf;
 }
 
 static bool vgem_fence_is_attached(struct fence *fence)
@@ -160,7 +160,8 @@ int vgem_fence_attach_ioctl(struct drm_device *dev, void *data,
 	struct vgem_file *vfile = file->driver_priv;
 	bool write = args->flags & VGEM_FENCE_WRITE;
 	struct drm_gem_object *obj;
-	struct fence *fence;
+	struct vgem_fence *vf;
+	struct dma_fence *dma;
 	int ret;
 
 	if (args->flags & ~VGEM_FENCE_WRITE || args->pad)
@@ -170,11 +171,12 @@ int vgem_fence_attach_ioctl(struct drm_device *dev, void *data,
 	if (!obj)
 		return -ENOENT;
 
-	fence = vgem_fence_create_attached();
-	if (IS_ERR(fence)) {
-		ret = PTR_ERR(fence);
+	vf = vgem_fence_create_attached();
+	if (IS_ERR(vf)) {
+		ret = PTR_ERR(vf);
 		goto out_obj;
 	}
+	dma = fence_export_init(&vf->export, &vf->base);
 
 	dma_resv_lock(obj->resv, NULL);
 	/* A writer conflicts with every fence, a reader with writers. */
@@ -183,16 +185,17 @@ int vgem_fence_attach_ioctl(struct drm_device *dev, void *data,
 	else
 		ret = dma_resv_reserve_fences(obj->resv, 1);
 	if (!ret)
-		ret = fence_resv_add(obj->resv, fence, write ?
-				     DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
+		dma_resv_add_fence(obj->resv, dma, write ?
+				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
 	dma_resv_unlock(obj->resv);
+	dma_fence_put(dma);
 
 	if (!ret)
-		ret = vgem_fence_id_alloc(vfile, fence, &args->out_fence);
+		ret = vgem_fence_id_alloc(vfile, &vf->base, &args->out_fence);
 	if (ret) {
 		/* Harmless if it made it into the reservation: signaled. */
-		vgem_fence_finish(fence);
-		fence_put(fence);
+		vgem_fence_finish(&vf->base);
+		fence_put(&vf->base);
 	}
 out_obj:
 	drm_gem_object_put(obj);
