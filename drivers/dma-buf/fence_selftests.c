@@ -1608,6 +1608,47 @@ static int test_export_put_pending(void)
 	return st_result();
 }
 
+/* A fence with its export inside it, as a driver that publishes all. */
+struct st_embed {
+	struct st_fence s;	/* first: st_release() frees it */
+	struct fence_export e;
+};
+
+static int test_export_embedded(void)
+{
+	int released = atomic_read(&st_released);
+	struct st_embed *m = kzalloc(sizeof(*m), GFP_KERNEL);
+	struct st_dma_cb c = { };
+	struct dma_fence *d;
+	struct fence *back;
+
+	if (!m)
+		return -ENOMEM;
+	atomic_inc(&st_allocated);
+	spin_lock_init(&m->s.lock);
+	m->s.enable_ret = true;
+	fence_init(&m->s.base, &st_ops, &m->s.lock, st_context, 9);
+	d = fence_export_init(&m->e, &m->s.base);
+	CHECK(d == &m->e.base);
+	CHECK_EQ(d->seqno, 9);
+	back = fence_from_dma_fence(d);
+	CHECK(back == &m->s.base);
+	if (!IS_ERR(back))
+		fence_put(back);
+	CHECK_EQ(dma_fence_add_callback(d, &c.cb, st_dma_cb_func), 0);
+	fence_set_error(&m->s.base, -EIO);
+	fence_signal(&m->s.base);
+	CHECK_EQ(atomic_read(&c.runs), 1);
+	CHECK_EQ(c.status_seen, -EIO);
+	/* The export holds the fence: its storage goes with the last put. */
+	fence_put(&m->s.base);
+	CHECK_EQ(atomic_read(&st_released), released);
+	dma_fence_put(d);
+	rcu_barrier();
+	CHECK_EQ(atomic_read(&st_released), released + 1);
+	return st_result();
+}
+
 static int test_import_signal(void)
 {
 	struct dma_fence *d = st_dma_new();
@@ -1944,6 +1985,7 @@ static const struct st_case cases[] = {
 	CASE(export_resv_roundtrip),
 	CASE(export_sync_file_roundtrip),
 	CASE(export_put_pending),
+	CASE(export_embedded),
 	CASE(import_signal),
 	CASE(import_signaled_before),
 	CASE(import_error),
