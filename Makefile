@@ -43,13 +43,17 @@ IGT_LIB_SRCS := $(wildcard $(SRC)/tests/igt/lib/*.c)
 IGT_LIB_HDRS := $(wildcard $(SRC)/tests/igt/lib/*.h)
 IGT_SRCS := $(filter-out %/harness_selftest.c,$(wildcard $(SRC)/tests/igt/*.c))
 IGT_BINS := $(patsubst $(SRC)/tests/igt/%.c,$(BUILD)/tests/igt/%,$(IGT_SRCS))
+# Tools (the demo, benchmark drivers): one program per tools/*.c.
+TOOL_SRCS := $(wildcard $(SRC)/tools/*.c)
+TOOL_BINS := $(patsubst $(SRC)/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 HARNESS_BIN := $(BUILD)/tests/igt/harness_selftest
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(SRC) CROSSFENCE_WERROR=$(WERROR)
 
 .PHONY: all build modules test-modules user check check-harness demo bench \
 	lint sparse checkpatch setup clean install help need-kdir \
-	_check _check-harness _demo _bench
+	_check _check-harness _demo _bench _fuzz fuzz \
+	check-debug _check-debug debug-kernel debug-modules
 
 # The public targets first make sure the machine has what the project needs
 # (scripts/setup --if-needed is quiet and quick when nothing is missing), then
@@ -68,6 +72,7 @@ help:
 	@echo "  make bench        benchmarks in the VM"
 	@echo "  make lint         checkpatch --strict and sparse"
 	@echo "  make check-harness  prove that failures are reported (fails)"
+	@echo "  make check-debug  the suite on a debug kernel (lockdep, KASAN...)"
 	@echo "  make setup        install the Debian packages (root)"
 	@echo "Variables: KDIR=$(KDIR) KVER=$(KVER) WERROR=$(WERROR)"
 
@@ -85,7 +90,11 @@ modules: need-kdir
 test-modules: need-kdir
 	$(KMAKE) CROSSFENCE_TEST_MODULES=1 modules
 
-user: $(IGT_BINS)
+user: $(IGT_BINS) $(TOOL_BINS)
+
+$(BUILD)/tools/%: $(SRC)/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(USER_LDLIBS)
 
 $(BUILD)/tests/igt/%: $(SRC)/tests/igt/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 	@mkdir -p $(dir $@)
@@ -95,7 +104,7 @@ $(BUILD)/tests/igt/%: $(SRC)/tests/igt/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 		exit 1; fi
 	$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
 
-check check-harness demo bench:
+check check-harness demo bench fuzz:
 	@$(SRC)/scripts/setup --if-needed
 	@$(MAKE) --no-print-directory _$@
 
@@ -110,6 +119,54 @@ _demo: build
 
 _bench: build
 	$(SRC)/scripts/bench --kver $(KVER)
+
+# A longer fuzz run: make fuzz FUZZ_CALLS=1000000 SEED=1234
+FUZZ_CALLS ?= 1000000
+_fuzz: build
+	FUZZ_CALLS=$(FUZZ_CALLS) $(if $(SEED),FUZZ_SEED=$(SEED)) \
+		$(SRC)/scripts/check --kver $(KVER) --no-lint --filter 'fuzz_*' \
+		--timeout 7200 --vm-timeout 7500
+
+# --- make check-debug --------------------------------------------------------
+# The whole suite on a debug kernel (lockdep, KASAN, UBSAN, kmemleak,
+# DEBUG_OBJECTS, ...) built once from Debian's linux-source by
+# scripts/debug-kernel/build (cached, see there), then a kmemleak scan. Our
+# modules are built against that tree in build/debug/, a copy of the
+# kernel sources of this tree, so the normal build's .ko files stay as they
+# are.
+DEBUG_TREE := $(BUILD)/debug
+DEBUG_MEM := 4096
+DEBUG_APPEND := slub_debug=FZPU log_buf_len=8M acpi=noirq
+
+check-debug:
+	@$(SRC)/scripts/setup --if-needed
+	@$(MAKE) --no-print-directory _check-debug
+
+debug-kernel:
+	$(SRC)/scripts/debug-kernel/build
+
+# Copies Kbuild, drivers/, include/, tests/kmod/ (tracked and untracked
+# sources, not kbuild output), drops sources deleted since, and builds.
+debug-modules:
+	@d=$$($(SRC)/scripts/debug-kernel/build) && \
+	mkdir -p $(DEBUG_TREE) && \
+	(cd $(SRC) && git ls-files -co --exclude-standard -- Kbuild \
+		drivers include tests/kmod | grep -v '\.mod\.c$$' | sort) \
+		>$(DEBUG_TREE)/.sources.new && \
+	touch $(DEBUG_TREE)/.sources && \
+	comm -23 $(DEBUG_TREE)/.sources $(DEBUG_TREE)/.sources.new | \
+		(cd $(DEBUG_TREE) && xargs -r rm -f) && \
+	mv $(DEBUG_TREE)/.sources.new $(DEBUG_TREE)/.sources && \
+	tar -C $(SRC) -cf - -T $(DEBUG_TREE)/.sources | \
+		tar -C $(DEBUG_TREE) -xf - && \
+	$(MAKE) -C $$d/kdir M=$(DEBUG_TREE) CROSSFENCE_WERROR=$(WERROR) modules
+
+_check-debug: debug-modules user
+	@d=$$($(SRC)/scripts/debug-kernel/build) && \
+	$(SRC)/scripts/check --kver $$(cat $$d/kernelrelease) \
+		--kernel-image $$d/bzImage --moddir $$d/modroot \
+		--module-root $(DEBUG_TREE) --mem $(DEBUG_MEM) \
+		--append "$(DEBUG_APPEND)"
 
 lint: checkpatch sparse
 

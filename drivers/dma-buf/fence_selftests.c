@@ -803,9 +803,11 @@ static enum hrtimer_restart st_timer_fn(struct hrtimer *t)
 	return HRTIMER_NORESTART;
 }
 
+/* The timers live on the stack: DEBUG_OBJECTS must be told. */
 static void st_timer_start(struct st_timer *st, struct fence *f, u64 ns)
 {
-	hrtimer_init(&st->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	hrtimer_init_on_stack(&st->timer, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_HARD);
 	st->timer.function = st_timer_fn;
 	st->fence = f;
 	hrtimer_start(&st->timer, ns_to_ktime(ns), HRTIMER_MODE_REL_HARD);
@@ -824,6 +826,7 @@ static int test_callback_hardirq(void)
 	st_timer_start(&t, &s->base, 1000000);
 	CHECK(fence_wait_timeout(&s->base, false, 5 * HZ) > 0);
 	hrtimer_cancel(&t.timer);
+	destroy_hrtimer_on_stack(&t.timer);
 	CHECK_EQ(atomic_read(&c.runs), 1);
 	CHECK(c.in_hardirq);
 	fence_put(&s->base);
@@ -840,6 +843,7 @@ static int test_wait_woken_by_irq(void)
 	st_timer_start(&t, &s->base, 2000000);
 	CHECK_EQ(fence_wait(&s->base, false), 0);
 	hrtimer_cancel(&t.timer);
+	destroy_hrtimer_on_stack(&t.timer);
 	CHECK(fence_is_signaled(&s->base));
 	fence_put(&s->base);
 	return st_result();
@@ -941,6 +945,7 @@ static int test_wait_any_irq(void)
 	st_timer_start(&t, &a->base, 2000000);
 	CHECK(fence_wait_any_timeout(fences, 2, false, 5 * HZ, &idx) > 0);
 	hrtimer_cancel(&t.timer);
+	destroy_hrtimer_on_stack(&t.timer);
 	CHECK_EQ(idx, 0);
 	CHECK(!fence_is_signaled(&b->base));
 	/* Its wake-up callbacks are gone: nothing runs at this signal. */
@@ -1469,6 +1474,7 @@ static int test_export_wait_irq(void)
 	st_timer_start(&t, &s->base, 2000000);
 	CHECK(dma_fence_wait_timeout(d, false, 5 * HZ) > 0);
 	hrtimer_cancel(&t.timer);
+	destroy_hrtimer_on_stack(&t.timer);
 	CHECK(fence_is_signaled(&s->base));
 	dma_fence_put(d);
 	fence_put(&s->base);
@@ -1748,12 +1754,13 @@ static int test_import_wait_irq(void)
 		dma_fence_put(d);
 		return PTR_ERR(f);
 	}
-	hrtimer_init(&t.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	hrtimer_init_on_stack(&t.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	t.timer.function = st_dma_timer_fn;
 	t.fence = d;
 	hrtimer_start(&t.timer, ns_to_ktime(2000000), HRTIMER_MODE_REL_HARD);
 	CHECK_EQ(fence_wait(f, false), 0);
 	hrtimer_cancel(&t.timer);
+	destroy_hrtimer_on_stack(&t.timer);
 	CHECK(dma_fence_is_signaled(d));
 	fence_put(f);
 	dma_fence_put(d);

@@ -447,6 +447,7 @@ static struct vgem_job *vgem_job_alloc(struct vgem_engine *engine,
 				       struct vgem_file *vfile,
 				       struct drm_vgem_submit *args)
 {
+	struct vgem_job_fence *jf;
 	struct vgem_job *job;
 
 	if (atomic_inc_return(&vfile->jobs) > READ_ONCE(vgem_max_jobs)) {
@@ -456,9 +457,10 @@ static struct vgem_job *vgem_job_alloc(struct vgem_engine *engine,
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
 	if (!job)
 		goto err_count;
-	job->fence = kzalloc(sizeof(struct vgem_job_fence), GFP_KERNEL);
-	if (!job->fence)
+	jf = kzalloc(sizeof(*jf), GFP_KERNEL);
+	if (!jf)
 		goto err_job;
+	job->fence = &jf->base;
 	/*
 	 * Each fence pins the module: fences outlive files (in sync_files and
 	 * other drivers' reservations). The ioctl's open file pins it now.
