@@ -92,9 +92,9 @@ test-modules: need-kdir
 
 user: $(IGT_BINS) $(TOOL_BINS)
 
-$(BUILD)/tools/%: $(SRC)/tools/%.c
+$(BUILD)/tools/%: $(SRC)/tools/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(USER_LDLIBS)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
 
 $(BUILD)/tests/igt/%: $(SRC)/tests/igt/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vkms composer: composes a frame into the CRTC's output buffer, computes
+ * its CRC and fills writeback buffers. Runs in the output's ordered
+ * workqueue, queued by the vblank handler.
+ *
+ * The output buffer is XRGB8888 with the X byte 0xff, rows packed. The
+ * CRC of a frame is crc32_le() seeded with ~0, without final inversion,
+ * over the rows of that buffer, top to bottom (Documentation: the tests
+ * compute the same in userspace).
+ *
+ * Arithmetic, which the tests reproduce exactly:
+ *  - every channel is widened to 16 bits: an n-bit value v becomes v
+ *    repeated from the top bit down (8 bits: v * 257; 10 bits:
+ *    v << 6 | v >> 4; 5 bits: v << 11 | v << 6 | v << 1 | v >> 4; 6 bits:
+ *    v << 10 | v << 4 | v >> 2; 2-bit alpha: v * 0x5555); formats without
+ *    alpha have alpha 0xffff;
+ *  - mul(x, y) = (t + (t >> 16)) >> 16 with t = x * y + 0x8000;
+ *  - with plane alpha pa, pixel alpha a, source s and destination d:
+ *    blend "None" (or a format without alpha): d = mul(s, pa) +
+ *    mul(d, 0xffff - pa); "Coverage": e = mul(a, pa), d = mul(s, e) +
+ *    mul(d, 0xffff - e); "Pre-multiplied": e = mul(a, pa), d = min(0xffff,
+ *    mul(s, pa) + mul(d, 0xffff - e));
+ *  - the background is black; the output keeps the top 8 bits of each
+ *    channel.
+ *
+ * Speed: a line at a time. Per line, the topmost layer that is opaque and
+ * spans the whole line is found and nothing below it is read. A line that
+ * only that layer covers, when it is XRGB8888 (or ARGB8888 with alpha out
+ * of play), is a memcpy plus setting the X bytes. Other lines convert each
+ * layer's span with one switch on the format per span (no per-pixel
+ * function pointers); opaque spans convert straight into the line
+ * accumulator, the others into a scratch line blended in with one loop per
+ * blend mode.
+ */
+#include <linux/crc32.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include <asm/unaligned.h>
+
+#include <drm/drm_blend.h>
+#include <drm/drm_crtc.h>
+#include <drm/drm_debugfs_crc.h>
+#include <drm/drm_fourcc.h>
+#include <drm/drm_framebuffer.h>
+#include <drm/drm_writeback.h>
+
+#include "vkms_drv.h"
+
+struct vkms_px {
+	u16 a, r, g, b;
+};
+
+static inline u16 vkms_mul(u32 x, u32 y)
+{
+	u32 t = x * y + 0x8000;
+
+	return (t + (t >> 16)) >> 16;
+}
+
+static inline u32 vkms_ld32(const u8 *p)
+{
+	return get_unaligned_le32(p);
+}
+
+static inline u16 vkms_ld16(const u8 *p)
+{
+	return get_unaligned_le16(p);
+}
+
+static inline u16 vkms_w10(u32 v)
+{
+	return (v << 6) | (v >> 4);
+}
+
+/* Convert @n pixels of layer @l starting at @src into @px. */
+static void vkms_read_span(const struct vkms_layer *l, const u8 *src,
+			   struct vkms_px *px, unsigned int n)
+{
+	unsigned int i;
+	u32 v;
+
+	switch (l->format) {
+	case DRM_FORMAT_XRGB8888:
+		for (i = 0; i < n; i++, src += 4) {
+			v = vkms_ld32(src);
+			px[i].a = 0xffff;
+			px[i].r = ((v >> 16) & 0xff) * 257;
+			px[i].g = ((v >> 8) & 0xff) * 257;
+			px[i].b = (v & 0xff) * 257;
+		}
+		break;
+	case DRM_FORMAT_ARGB8888:
+		for (i = 0; i < n; i++, src += 4) {
+			v = vkms_ld32(src);
+			px[i].a = (v >> 24) * 257;
+			px[i].r = ((v >> 16) & 0xff) * 257;
+			px[i].g = ((v >> 8) & 0xff) * 257;
+			px[i].b = (v & 0xff) * 257;
+		}
+		break;
+	case DRM_FORMAT_XBGR8888:
+		for (i = 0; i < n; i++, src += 4) {
+			v = vkms_ld32(src);
+			px[i].a = 0xffff;
+			px[i].b = ((v >> 16) & 0xff) * 257;
+			px[i].g = ((v >> 8) & 0xff) * 257;
+			px[i].r = (v & 0xff) * 257;
+		}
+		break;
+	case DRM_FORMAT_ABGR8888:
+		for (i = 0; i < n; i++, src += 4) {
+			v = vkms_ld32(src);
+			px[i].a = (v >> 24) * 257;
+			px[i].b = ((v >> 16) & 0xff) * 257;
+			px[i].g = ((v >> 8) & 0xff) * 257;
+			px[i].r = (v & 0xff) * 257;
+		}
+		break;
+	case DRM_FORMAT_RGB565:
+		for (i = 0; i < n; i++, src += 2) {
+			u16 w = vkms_ld16(src);
+			u16 r = w >> 11, g = (w >> 5) & 0x3f, b = w & 0x1f;
+
+			px[i].a = 0xffff;
+			px[i].r = (r << 11) | (r << 6) | (r << 1) | (r >> 4);
+			px[i].g = (g << 10) | (g << 4) | (g >> 2);
+			px[i].b = (b << 11) | (b << 6) | (b << 1) | (b >> 4);
+		}
+		break;
+	case DRM_FORMAT_XRGB2101010:
+		for (i = 0; i < n; i++, src += 4) {
+			v = vkms_ld32(src);
+			px[i].a = 0xffff;
+			px[i].r = vkms_w10((v >> 20) & 0x3ff);
+			px[i].g = vkms_w10((v >> 10) & 0x3ff);
+			px[i].b = vkms_w10(v & 0x3ff);
+		}
+		break;
+	case DRM_FORMAT_ARGB2101010:
+		for (i = 0; i < n; i++, src += 4) {
+			v = vkms_ld32(src);
+			px[i].a = (v >> 30) * 0x5555;
+			px[i].r = vkms_w10((v >> 20) & 0x3ff);
+			px[i].g = vkms_w10((v >> 10) & 0x3ff);
+			px[i].b = vkms_w10(v & 0x3ff);
+		}
+		break;
+	default:
+		memset(px, 0, n * sizeof(*px));
+		break;
+	}
+}
+
+/* Blend @n converted pixels of layer @l over the accumulator @d. */
+static void vkms_blend_span(const struct vkms_layer *l, struct vkms_px *d,
+			    const struct vkms_px *s, unsigned int n)
+{
+	u32 pa = l->alpha;
+	unsigned int i;
+
+	if (l->blend == DRM_MODE_BLEND_PIXEL_NONE || !l->has_alpha) {
+		u32 ia = 0xffff - pa;
+
+		for (i = 0; i < n; i++) {
+			d[i].r = vkms_mul(s[i].r, pa) + vkms_mul(d[i].r, ia);
+			d[i].g = vkms_mul(s[i].g, pa) + vkms_mul(d[i].g, ia);
+			d[i].b = vkms_mul(s[i].b, pa) + vkms_mul(d[i].b, ia);
+		}
+	} else if (l->blend == DRM_MODE_BLEND_COVERAGE) {
+		for (i = 0; i < n; i++) {
+			u32 e = vkms_mul(s[i].a, pa), ie = 0xffff - e;
+
+			d[i].r = vkms_mul(s[i].r, e) + vkms_mul(d[i].r, ie);
+			d[i].g = vkms_mul(s[i].g, e) + vkms_mul(d[i].g, ie);
+			d[i].b = vkms_mul(s[i].b, e) + vkms_mul(d[i].b, ie);
+		}
+	} else {
+		for (i = 0; i < n; i++) {
+			u32 ie = 0xffff - vkms_mul(s[i].a, pa);
+
+			d[i].r = min_t(u32, 0xffff, vkms_mul(s[i].r, pa) +
+				       vkms_mul(d[i].r, ie));
+			d[i].g = min_t(u32, 0xffff, vkms_mul(s[i].g, pa) +
+				       vkms_mul(d[i].g, ie));
+			d[i].b = min_t(u32, 0xffff, vkms_mul(s[i].b, pa) +
+				       vkms_mul(d[i].b, ie));
+		}
+	}
+}
+
+static void vkms_write_line(u32 *dst, const struct vkms_px *px,
+			    unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		dst[i] = 0xff000000 | ((u32)(px[i].r >> 8) << 16) |
+			 ((u32)(px[i].g >> 8) << 8) | (px[i].b >> 8);
+}
+
+/* Copy @n XRGB8888 pixels, setting their X bytes (two at a time). */
+static void vkms_copy_x(u32 *dst, const u8 *src, unsigned int n)
+{
+	u64 *d64 = (u64 *)dst;
+	unsigned int i;
+
+	for (i = 0; i < n / 2; i++)
+		d64[i] = get_unaligned((const u64 *)src + i) |
+			 0xff000000ff000000ULL;
+	if (n & 1)
+		dst[n - 1] = get_unaligned_le32(src + 4 * (n - 1)) | 0xff000000;
+}
+
+static inline const u8 *vkms_layer_src(const struct vkms_layer *l, int y)
+{
+	return l->vaddr + (size_t)(l->src.y1 + y - l->dst.y1) * l->pitch +
+	       (size_t)l->src.x1 * l->cpp;
+}
+
+static inline bool vkms_layer_on_line(const struct vkms_layer *l, int y)
+{
+	return y >= l->dst.y1 && y < l->dst.y2;
+}
+
+static int vkms_composer_size(struct vkms_composer *c, u16 w, u16 h)
+{
+	size_t size = (size_t)w * h * 4;
+
+	if (c->out && c->out_size == size && c->width == w) {
+		c->height = h;
+		return 0;
+	}
+	kvfree(c->out);
+	c->out = kvmalloc(size, GFP_KERNEL);
+	c->out_size = c->out ? size : 0;
+	c->width = w;
+	c->height = h;
+	if (w > c->line_px) {
+		kvfree(c->acc);
+		kvfree(c->line);
+		c->acc = kvmalloc_array(w, sizeof(struct vkms_px), GFP_KERNEL);
+		c->line = kvmalloc_array(w, sizeof(struct vkms_px), GFP_KERNEL);
+		c->line_px = c->acc && c->line ? w : 0;
+	}
+	return c->out && c->line_px >= w ? 0 : -ENOMEM;
+}
+
+/* Widen @n output pixels back to 16 bits: exact for 8-bit sources. */
+static void vkms_widen_line(struct vkms_px *px, const u32 *src,
+			    unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		u32 v = src[i];
+
+		px[i].r = ((v >> 16) & 0xff) * 257;
+		px[i].g = ((v >> 8) & 0xff) * 257;
+		px[i].b = (v & 0xff) * 257;
+	}
+}
+
+static bool vkms_is_copyable(const struct vkms_layer *l)
+{
+	/* opaque, and the output format's own layout (X byte aside) */
+	return l->format == DRM_FORMAT_XRGB8888 ||
+	       l->format == DRM_FORMAT_ARGB8888;
+}
+
+/*
+ * Layers @from to @f->nlayers - 1 that are on line @y, over the
+ * accumulator @acc which holds the line from x = @x0 on.
+ */
+static void vkms_blend_layers(const struct vkms_frame *f, int from, int y,
+			      struct vkms_px *acc, int x0,
+			      struct vkms_px *line)
+{
+	int i;
+
+	for (i = from; i < f->nlayers; i++) {
+		const struct vkms_layer *l = &f->layers[i];
+		unsigned int len = l->dst.x2 - l->dst.x1;
+		struct vkms_px *d = acc + (l->dst.x1 - x0);
+
+		if (!vkms_layer_on_line(l, y))
+			continue;
+		if (l->opaque) {
+			vkms_read_span(l, vkms_layer_src(l, y), d, len);
+		} else {
+			vkms_read_span(l, vkms_layer_src(l, y), line, len);
+			vkms_blend_span(l, d, line, len);
+		}
+	}
+}
+
+/* Compose line @y of @f into @row. */
+static void vkms_compose_line(struct vkms_composer *c,
+			      const struct vkms_frame *f, int y, u32 *row)
+{
+	int i, base = -1, n = f->nlayers, x1 = f->width, x2 = 0;
+	unsigned int w = f->width;
+
+	/*
+	 * The topmost opaque layer spanning the line hides the ones below;
+	 * note where the layers above it are.
+	 */
+	for (i = n - 1; i >= 0; i--) {
+		const struct vkms_layer *l = &f->layers[i];
+
+		if (!vkms_layer_on_line(l, y))
+			continue;
+		if (l->opaque && l->dst.x1 == 0 && l->dst.x2 == w) {
+			base = i;
+			break;
+		}
+		x1 = min(x1, l->dst.x1);
+		x2 = max(x2, l->dst.x2);
+	}
+
+	if (base >= 0 && vkms_is_copyable(&f->layers[base])) {
+		/* Copy the line; blend what is above it over its span only. */
+		vkms_copy_x(row, vkms_layer_src(&f->layers[base], y), w);
+		if (x1 < x2) {
+			vkms_widen_line(c->acc, row + x1, x2 - x1);
+			vkms_blend_layers(f, base + 1, y, c->acc, x1, c->line);
+			vkms_write_line(row + x1, c->acc, x2 - x1);
+		}
+		return;
+	}
+	if (base < 0)
+		memset(c->acc, 0, w * sizeof(struct vkms_px));
+	vkms_blend_layers(f, max(base, 0), y, c->acc, 0, c->line);
+	vkms_write_line(row, c->acc, w);
+}
+
+/* Compose @f into the output buffer; its CRC in @crc if asked for. */
+static int vkms_compose(struct vkms_composer *c, const struct vkms_frame *f,
+			u32 *crc)
+{
+	u32 sum = ~0U;
+	int y, ret;
+
+	ret = vkms_composer_size(c, f->width, f->height);
+	if (ret)
+		return ret;
+
+	for (y = 0; y < f->height; y++) {
+		u32 *row = c->out + (size_t)y * f->width;
+
+		vkms_compose_line(c, f, y, row);
+		if (crc)
+			sum = crc32_le(sum, (const u8 *)row, f->width * 4);
+	}
+	if (crc)
+		*crc = sum;
+	return 0;
+}
+
+static void vkms_writeback_copy(struct vkms_composer *c, struct vkms_wb_job *j)
+{
+	struct drm_framebuffer *fb = j->fb;
+	u8 *dst = j->data[0].vaddr;
+	unsigned int y;
+
+	for (y = 0; y < c->height && y < fb->height; y++)
+		memcpy(dst + (size_t)y * fb->pitches[0],
+		       c->out + (size_t)y * c->width,
+		       min_t(u32, c->width, fb->width) * 4);
+}
+
+/* Capture the output buffer into the captures latched up to @seq. */
+static void vkms_writeback_done(struct vkms_output *out, u64 seq, int status)
+{
+	struct vkms_composer *c = &out->comp;
+	struct vkms_wb_job *j, *next;
+
+	list_for_each_entry_safe(j, next, &c->wb, node) {
+		if (j->seq > seq)
+			break;
+		list_del(&j->node);
+		if (!status)
+			vkms_writeback_copy(c, j);
+		spin_lock_irq(&out->lock);
+		out->stats.wb_done++;
+		spin_unlock_irq(&out->lock);
+		/* after this the job may be freed by DRM's cleanup worker */
+		drm_writeback_signal_completion(&out->wb, status);
+	}
+}
+
+/**
+ * vkms_compose_work - the composer worker of an output
+ * @work: &vkms_output.compose_work
+ *
+ * Takes the compose requests the vblanks queued and, for each, composes
+ * its frame when something needs it (a CRC, a writeback capture, or the
+ * newest frame for the output buffer), adds one CRC entry per vblank the
+ * frame was shown in, completes the writeback captures, and drops the
+ * frames.
+ */
+void vkms_compose_work(struct work_struct *work)
+{
+	struct vkms_output *out = container_of(work, struct vkms_output,
+					       compose_work);
+	struct vkms_composer *c = &out->comp;
+	struct vkms_compose_req *reqs = c->reqs;
+	unsigned int i, n;
+
+	spin_lock_irq(&out->lock);
+	n = out->ring_len;
+	for (i = 0; i < n; i++)
+		reqs[i] = out->ring[(out->ring_head + i) % VKMS_COMPOSE_RING];
+	out->ring_head = (out->ring_head + n) % VKMS_COMPOSE_RING;
+	out->ring_len = 0;
+	list_splice_tail_init(&out->wb_latched, &c->wb);
+	spin_unlock_irq(&out->lock);
+
+	for (i = 0; i < n; i++) {
+		struct vkms_compose_req *req = &reqs[i];
+		struct vkms_wb_job *wb;
+		bool replaced, want;
+		int status = -ENODATA;
+		ktime_t t0, dt;
+		u32 crc = 0;
+		u64 seq;
+
+		/* replaced within its own last vblank: never on screen alone */
+		replaced = i + 1 < n && reqs[i + 1].first <= req->last;
+		wb = list_first_entry_or_null(&c->wb, struct vkms_wb_job, node);
+		want = req->crc || i + 1 == n || (wb && wb->seq <= req->last);
+
+		if (!replaced && want && req->frame) {
+			t0 = ktime_get();
+			status = vkms_compose(c, req->frame,
+					      req->crc ? &crc : NULL);
+			dt = ktime_sub(ktime_get(), t0);
+			spin_lock_irq(&out->lock);
+			out->stats.composed++;
+			out->stats.compose_ns_last = ktime_to_ns(dt);
+			if (out->stats.compose_ns_max < ktime_to_ns(dt))
+				out->stats.compose_ns_max = ktime_to_ns(dt);
+			if (!status && req->crc)
+				out->stats.crc_entries += req->last -
+							  req->first + 1;
+			spin_unlock_irq(&out->lock);
+			if (!status && req->crc)
+				for (seq = req->first; seq <= req->last; seq++)
+					drm_crtc_add_crc_entry(&out->crtc, true,
+							       (u32)seq, &crc);
+		}
+		if (!replaced)
+			vkms_writeback_done(out, req->last, status);
+		vkms_frame_put(req->frame);
+		vkms_frame_put(req->retire);
+	}
+}
+
+/**
+ * vkms_composer_fini - free the composer's buffers
+ * @c: the composer, its worker flushed
+ */
+void vkms_composer_fini(struct vkms_composer *c)
+{
+	kvfree(c->out);
+	kvfree(c->acc);
+	kvfree(c->line);
+	c->out = NULL;
+	c->acc = NULL;
+	c->line = NULL;
+	c->out_size = 0;
+	c->line_px = 0;
+}

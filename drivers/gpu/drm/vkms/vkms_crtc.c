@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vkms CRTCs: the vblank timer, the latch of armed flips, the CRC source
+ * and the per-CRTC counters in debugfs.
+ *
+ * The timer runs while the CRTC is on, one tick per frame duration of the
+ * mode, whether or not DRM has vblank interrupts enabled: it is the
+ * display's clock. Each tick, in hard IRQ:
+ *  1. moves the timer to the next tick and records this tick's time (the
+ *     vblank timestamp: the scheduled time, not the time the handler ran);
+ *  2. lets DRM count the vblank and deliver WAIT_VBLANK events;
+ *  3. latches every flip armed at or before this tick: its frame becomes
+ *     the scan-out (vkms_output.active), a compose request is queued for
+ *     the composer worker, and after the lock is dropped its event is sent
+ *     (userspace event, flip_done, CRTC out-fence), its vblank reference
+ *     dropped, and its gated commit told (which queues the cleanup);
+ *  4. queues a compose request for the current frame when the CRC or a
+ *     writeback capture wants this vblank.
+ * Composition itself happens in the worker (vkms_composer.c).
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include <drm/drm_atomic.h>
+#include <drm/drm_atomic_helper.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_modeset_helper_vtables.h>
+#include <drm/drm_vblank.h>
+
+#include "vkms_drv.h"
+
+/* Called with out->lock held. The ring's last request, or NULL. */
+static struct vkms_compose_req *vkms_ring_last(struct vkms_output *out)
+{
+	if (!out->ring_len)
+		return NULL;
+	return &out->ring[(out->ring_head + out->ring_len - 1) %
+			  VKMS_COMPOSE_RING];
+}
+
+/* Called with out->lock held, the ring not full. */
+static struct vkms_compose_req *vkms_ring_push(struct vkms_output *out)
+{
+	struct vkms_compose_req *req;
+
+	req = &out->ring[(out->ring_head + out->ring_len) % VKMS_COMPOSE_RING];
+	out->ring_len++;
+	memset(req, 0, sizeof(*req));
+	return req;
+}
+
+/*
+ * Called with out->lock held. Makes sure a request covers vblank @seq for
+ * the current frame: the last request is extended if it shows that frame,
+ * else a new one is added. Returns false if the ring is full.
+ */
+static bool vkms_ring_cover(struct vkms_output *out, u64 seq, bool crc)
+{
+	struct vkms_compose_req *req = vkms_ring_last(out);
+
+	if (req && req->frame == out->active) {
+		if (seq > req->last)
+			req->last = seq;
+		req->crc |= crc;
+		return true;
+	}
+	if (out->ring_len == VKMS_COMPOSE_RING)
+		return false;
+	req = vkms_ring_push(out);
+	req->frame = out->active;
+	if (req->frame)
+		refcount_inc(&req->frame->ref);
+	req->first = seq;
+	req->last = seq;
+	req->crc = crc;
+	return true;
+}
+
+/*
+ * Called with out->lock held: latch @flip at vblank @seq of time @tick.
+ * Returns false, leaving the flip pending, if the composer's ring has no
+ * room for the new frame (the flip is then late, a missed latch).
+ */
+static bool vkms_latch_locked(struct vkms_output *out, struct vkms_flip *flip,
+			      u64 seq, ktime_t tick)
+{
+	struct vkms_compose_req *req;
+
+	/* Rare: the composer is far behind. */
+	if (out->ring_len == VKMS_COMPOSE_RING)
+		return false;
+	if (!flip->keep) {
+		req = vkms_ring_push(out);
+		req->frame = flip->frame;
+		refcount_inc(&req->frame->ref);
+		req->retire = out->active;
+		req->first = seq;
+		req->last = seq;
+		req->crc = out->crc_enabled;
+		/* The flip's reference now belongs to the scan-out. */
+		out->active = flip->frame;
+		flip->frame = NULL;
+		out->stats.flips_latched++;
+		/* Was there a vblank between the arming and this one? */
+		if (ktime_compare(ktime_sub(tick, out->period), flip->armed) >= 0)
+			out->stats.missed_latches++;
+	}
+	if (flip->wb) {
+		flip->wb->seq = seq;
+		list_add_tail(&flip->wb->node, &out->wb_latched);
+		flip->wb = NULL;
+		vkms_ring_cover(out, seq, out->crc_enabled);
+	}
+	return true;
+}
+
+static enum hrtimer_restart vkms_vblank_tick(struct hrtimer *timer)
+{
+	struct vkms_output *out = container_of(timer, struct vkms_output, timer);
+	struct drm_crtc *crtc = &out->crtc;
+	struct drm_device *dev = crtc->dev;
+	struct vkms_flip *flip, *next;
+	LIST_HEAD(latched);
+	unsigned long flags;
+	bool compose = false;
+	u64 overrun, seq;
+	ktime_t tick;
+
+	overrun = hrtimer_forward_now(timer, out->period);
+	tick = ktime_sub(hrtimer_get_expires(timer), out->period);
+	WRITE_ONCE(out->tick_time, tick);
+
+	drm_crtc_handle_vblank(crtc);
+	seq = drm_crtc_vblank_count(crtc);
+
+	spin_lock_irqsave(&out->lock, flags);
+	out->stats.vblanks += overrun;
+	list_for_each_entry_safe(flip, next, &out->pending, node) {
+		/* Armed after this vblank: it belongs to the next one. */
+		if (ktime_after(flip->armed, tick))
+			break;
+		if (!vkms_latch_locked(out, flip, seq, tick))
+			break;
+		list_move_tail(&flip->node, &latched);
+		compose = true;
+	}
+	if (out->crc_enabled && vkms_ring_cover(out, seq, true))
+		compose = true;
+	spin_unlock_irqrestore(&out->lock, flags);
+
+	if (compose)
+		queue_work(out->composer_wq, &out->compose_work);
+
+	list_for_each_entry_safe(flip, next, &latched, node) {
+		struct vkms_commit *vc = flip->vc;
+
+		list_del(&flip->node);
+		if (flip->event) {
+			spin_lock_irqsave(&dev->event_lock, flags);
+			drm_crtc_send_vblank_event(crtc, flip->event);
+			spin_unlock_irqrestore(&dev->event_lock, flags);
+			flip->event = NULL;
+		}
+		if (flip->vblank_ref)
+			drm_crtc_vblank_put(crtc);
+		flip->vblank_ref = false;
+		/* A gated commit frees its flips in its cleanup worker. */
+		if (vc)
+			vkms_commit_flip_latched(vc);
+		else
+			kfree(flip);
+	}
+	return HRTIMER_RESTART;
+}
+
+/**
+ * vkms_flip_arm - put a flip in its CRTC's pending slot
+ * @flip: the flip; its CRTC must be on
+ * @keep: latch it without changing the scan-out (a cancelled gated flip)
+ *
+ * The next vblank after this call latches the flip. May be called in any
+ * context, including hard IRQ from a fence callback: it takes only the
+ * output's spinlock (irqsave) and does not allocate. On a CRTC that is off
+ * the flip completes at once (event sent, nothing shown).
+ */
+void vkms_flip_arm(struct vkms_flip *flip, bool keep)
+{
+	struct vkms_output *out = flip->out;
+	struct drm_crtc *crtc = &out->crtc;
+	unsigned long flags;
+	bool running;
+
+	spin_lock_irqsave(&out->lock, flags);
+	running = out->running;
+	flip->armed = ktime_get();
+	flip->keep = keep || !running;
+	if (running)
+		list_add_tail(&flip->node, &out->pending);
+	out->stats.flips_armed++;
+	spin_unlock_irqrestore(&out->lock, flags);
+	if (running)
+		return;
+
+	/*
+	 * The CRTC went off while a gated flip waited (its fence took longer
+	 * than the helpers wait): nothing to show, complete it now. Only
+	 * gated flips get here; their commit frees them.
+	 */
+	if (flip->event) {
+		spin_lock_irqsave(&crtc->dev->event_lock, flags);
+		drm_crtc_send_vblank_event(crtc, flip->event);
+		spin_unlock_irqrestore(&crtc->dev->event_lock, flags);
+		flip->event = NULL;
+	}
+	if (flip->vblank_ref)
+		drm_crtc_vblank_put(crtc);
+	flip->vblank_ref = false;
+	if (flip->wb) {
+		vkms_writeback_cancel(out, flip->wb);
+		flip->wb = NULL;
+	}
+	if (flip->vc)
+		vkms_commit_flip_latched(flip->vc);
+}
+
+static int vkms_enable_vblank(struct drm_crtc *crtc)
+{
+	/* The timer runs as long as the CRTC is on. */
+	return 0;
+}
+
+static void vkms_disable_vblank(struct drm_crtc *crtc)
+{
+}
+
+static bool vkms_get_vblank_timestamp(struct drm_crtc *crtc, int *max_error,
+				      ktime_t *vblank_time, bool in_vblank_irq)
+{
+	struct vkms_output *out = crtc_to_output(crtc);
+
+	*vblank_time = READ_ONCE(out->tick_time);
+	return true;
+}
+
+static const char * const vkms_crc_sources[] = { "auto" };
+
+static const char *const *vkms_get_crc_sources(struct drm_crtc *crtc,
+					       size_t *count)
+{
+	*count = ARRAY_SIZE(vkms_crc_sources);
+	return vkms_crc_sources;
+}
+
+static int vkms_verify_crc_source(struct drm_crtc *crtc, const char *source,
+				  size_t *values_cnt)
+{
+	if (source && strcmp(source, "auto"))
+		return -EINVAL;
+	*values_cnt = 1;
+	return 0;
+}
+
+/*
+ * Called by the DRM CRC debugfs code when the data file is opened (source
+ * "auto") and closed (NULL). A CRC consumer holds a vblank reference so
+ * that every vblank is counted.
+ */
+static int vkms_set_crc_source(struct drm_crtc *crtc, const char *source)
+{
+	struct vkms_output *out = crtc_to_output(crtc);
+	bool enable = !!source;
+	size_t values;
+	bool was;
+	int ret;
+
+	if (vkms_verify_crc_source(crtc, source, &values))
+		return -EINVAL;
+
+	if (enable) {
+		ret = drm_crtc_vblank_get(crtc);
+		if (ret)
+			return ret;
+	}
+	spin_lock_irq(&out->lock);
+	was = out->crc_enabled;
+	out->crc_enabled = enable;
+	spin_unlock_irq(&out->lock);
+	if (was)
+		drm_crtc_vblank_put(crtc);
+	return 0;
+}
+
+static int vkms_stats_show(struct seq_file *m, void *data)
+{
+	struct vkms_output *out = m->private;
+	struct vkms_stats s;
+	unsigned int pending = 0;
+	struct vkms_flip *flip;
+
+	spin_lock_irq(&out->lock);
+	s = out->stats;
+	list_for_each_entry(flip, &out->pending, node)
+		pending++;
+	spin_unlock_irq(&out->lock);
+
+	seq_printf(m, "vblanks: %llu\n", s.vblanks);
+	seq_printf(m, "gated_pending: %llu\n", s.gated_pending);
+	seq_printf(m, "armed_pending: %u\n", pending);
+	seq_printf(m, "flips_gated: %llu\n", s.flips_gated);
+	seq_printf(m, "flips_worker: %llu\n", s.flips_worker);
+	seq_printf(m, "flips_armed: %llu\n", s.flips_armed);
+	seq_printf(m, "flips_latched: %llu\n", s.flips_latched);
+	seq_printf(m, "flips_cancelled: %llu\n", s.flips_cancelled);
+	seq_printf(m, "missed_latches: %llu\n", s.missed_latches);
+	seq_printf(m, "fence_errors: %llu\n", s.fence_errors);
+	seq_printf(m, "composed: %llu\n", s.composed);
+	seq_printf(m, "compose_ns_last: %llu\n", s.compose_ns_last);
+	seq_printf(m, "compose_ns_max: %llu\n", s.compose_ns_max);
+	seq_printf(m, "crc_entries: %llu\n", s.crc_entries);
+	seq_printf(m, "writebacks: %llu\n", s.wb_done);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vkms_stats);
+
+static int vkms_crtc_late_register(struct drm_crtc *crtc)
+{
+	struct vkms_output *out = crtc_to_output(crtc);
+
+	debugfs_create_file("vkms_stats", 0444, crtc->debugfs_entry, out,
+			    &vkms_stats_fops);
+	return 0;
+}
+
+static void vkms_crtc_destroy_state(struct drm_crtc *crtc,
+				    struct drm_crtc_state *state)
+{
+	struct vkms_crtc_state *vs = to_vkms_crtc_state(state);
+
+	if (vs->flip)
+		vkms_flip_free(vs->flip);
+	__drm_atomic_helper_crtc_destroy_state(state);
+	kfree(vs);
+}
+
+static void vkms_crtc_reset(struct drm_crtc *crtc)
+{
+	struct vkms_crtc_state *vs = kzalloc(sizeof(*vs), GFP_KERNEL);
+
+	if (crtc->state)
+		vkms_crtc_destroy_state(crtc, crtc->state);
+	__drm_atomic_helper_crtc_reset(crtc, vs ? &vs->base : NULL);
+}
+
+static struct drm_crtc_state *vkms_crtc_duplicate_state(struct drm_crtc *crtc)
+{
+	struct vkms_crtc_state *vs;
+
+	if (!crtc->state)
+		return NULL;
+	vs = kzalloc(sizeof(*vs), GFP_KERNEL);
+	if (!vs)
+		return NULL;
+	__drm_atomic_helper_crtc_duplicate_state(crtc, &vs->base);
+	return &vs->base;
+}
+
+static const struct drm_crtc_funcs vkms_crtc_funcs = {
+	.set_config		= drm_atomic_helper_set_config,
+	.page_flip		= drm_atomic_helper_page_flip,
+	.destroy		= drm_crtc_cleanup,
+	.reset			= vkms_crtc_reset,
+	.atomic_duplicate_state	= vkms_crtc_duplicate_state,
+	.atomic_destroy_state	= vkms_crtc_destroy_state,
+	.enable_vblank		= vkms_enable_vblank,
+	.disable_vblank		= vkms_disable_vblank,
+	.get_vblank_timestamp	= vkms_get_vblank_timestamp,
+	.get_crc_sources	= vkms_get_crc_sources,
+	.verify_crc_source	= vkms_verify_crc_source,
+	.set_crc_source		= vkms_set_crc_source,
+	.late_register		= vkms_crtc_late_register,
+};
+
+static void vkms_crtc_atomic_enable(struct drm_crtc *crtc,
+				    struct drm_atomic_state *state)
+{
+	struct vkms_output *out = crtc_to_output(crtc);
+	struct drm_vblank_crtc *vbl = &crtc->dev->vblank[drm_crtc_index(crtc)];
+	ktime_t now;
+
+	/* framedur_ns was computed from the new mode by the commit helpers */
+	out->period = ns_to_ktime(vbl->framedur_ns > 0 ? vbl->framedur_ns :
+				  NSEC_PER_SEC / 60);
+	now = ktime_get();
+	WRITE_ONCE(out->tick_time, now);
+	spin_lock_irq(&out->lock);
+	out->running = true;
+	spin_unlock_irq(&out->lock);
+	hrtimer_start(&out->timer, ktime_add(now, out->period),
+		      HRTIMER_MODE_ABS);
+	drm_crtc_vblank_on(crtc);
+}
+
+static void vkms_crtc_atomic_disable(struct drm_crtc *crtc,
+				     struct drm_atomic_state *state)
+{
+	struct vkms_output *out = crtc_to_output(crtc);
+	struct vkms_flip *flip, *next;
+	struct vkms_frame *active;
+	LIST_HEAD(left);
+
+	hrtimer_cancel(&out->timer);
+	drm_crtc_vblank_off(crtc);
+
+	spin_lock_irq(&out->lock);
+	out->running = false;
+	list_splice_init(&out->pending, &left);
+	active = out->active;
+	out->active = NULL;
+	spin_unlock_irq(&out->lock);
+
+	/* Compose what the last vblanks still owe (CRC, writeback). */
+	flush_work(&out->compose_work);
+
+	/*
+	 * Flips still pending here were armed without an event (legacy
+	 * cursor updates): the commit that disables the CRTC waited for
+	 * every flip with one. Drop them as if latched.
+	 */
+	list_for_each_entry_safe(flip, next, &left, node) {
+		list_del(&flip->node);
+		if (flip->event) {
+			spin_lock_irq(&crtc->dev->event_lock);
+			drm_crtc_send_vblank_event(crtc, flip->event);
+			spin_unlock_irq(&crtc->dev->event_lock);
+			flip->event = NULL;
+		}
+		if (flip->vblank_ref)
+			drm_crtc_vblank_put(crtc);
+		flip->vblank_ref = false;
+		if (flip->wb) {
+			vkms_writeback_cancel(out, flip->wb);
+			flip->wb = NULL;
+		}
+		if (flip->vc)
+			vkms_commit_flip_latched(flip->vc);
+		else
+			vkms_flip_free(flip);
+	}
+	vkms_frame_put(active);
+}
+
+static const struct drm_crtc_helper_funcs vkms_crtc_helper_funcs = {
+	.atomic_enable	= vkms_crtc_atomic_enable,
+	.atomic_disable	= vkms_crtc_atomic_disable,
+};
+
+/* Device release: the CRTC is off, its timer stopped. */
+static void vkms_crtc_release(struct drm_device *drm, void *arg)
+{
+	struct vkms_output *out = arg;
+	unsigned int i;
+
+	destroy_workqueue(out->composer_wq);
+	for (i = 0; i < out->ring_len; i++) {
+		struct vkms_compose_req *req;
+
+		req = &out->ring[(out->ring_head + i) % VKMS_COMPOSE_RING];
+		vkms_frame_put(req->frame);
+		vkms_frame_put(req->retire);
+	}
+	out->ring_len = 0;
+	vkms_frame_put(out->active);
+	out->active = NULL;
+	vkms_composer_fini(&out->comp);
+}
+
+/**
+ * vkms_crtc_init - create the CRTC of an output
+ * @out: the output, its planes created
+ *
+ * Return: 0 or a negative errno.
+ */
+int vkms_crtc_init(struct vkms_output *out)
+{
+	struct drm_device *dev = &out->vkms->drm;
+	int ret;
+
+	spin_lock_init(&out->lock);
+	INIT_LIST_HEAD(&out->pending);
+	INIT_LIST_HEAD(&out->wb_latched);
+	INIT_LIST_HEAD(&out->comp.wb);
+	hrtimer_init(&out->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	out->timer.function = vkms_vblank_tick;
+	out->period = ns_to_ktime(NSEC_PER_SEC / 60);
+	INIT_WORK(&out->compose_work, vkms_compose_work);
+
+	out->composer_wq = alloc_ordered_workqueue("vkms_composer_%u",
+						   WQ_HIGHPRI, out->index);
+	if (!out->composer_wq)
+		return -ENOMEM;
+	ret = drmm_add_action_or_reset(dev, vkms_crtc_release, out);
+	if (ret)
+		return ret;
+
+	ret = drm_crtc_init_with_planes(dev, &out->crtc, out->primary,
+					out->cursor, &vkms_crtc_funcs,
+					"vkms-crtc-%u", out->index);
+	if (ret)
+		return ret;
+	drm_crtc_helper_add(&out->crtc, &vkms_crtc_helper_funcs);
+	return 0;
+}

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+/**
+ * DOC: vkms, a display with fence-gated flips
+ *
+ * vkms is a KMS driver without hardware: each output is a CRTC whose vblank
+ * is an hrtimer at the mode's refresh rate, with a primary plane, two
+ * overlays and a cursor (XRGB8888, ARGB8888, XBGR8888, ABGR8888, RGB565,
+ * XRGB2101010, ARGB2101010; plane alpha, blend modes, zpos, positioning
+ * and clipping, no scaling), a virtual connector with an EDID and the
+ * standard modes up to 4096x2160, and a writeback connector (XRGB8888,
+ * ARGB8888). Buffers are shmem GEM objects: dumb buffers, and PRIME
+ * imports (a vgem buffer can be scanned out).
+ *
+ * A nonblocking flip whose fences have not signaled (IN_FENCE_FD, or the
+ * write fence in the buffer's reservation) registers fence callbacks and
+ * returns; the last callback arms the flip from the signaling context and
+ * the next vblank latches it (vkms_commit.c explains the path and its
+ * teardown). The composer (vkms_composer.c) builds each shown frame in the
+ * CRTC's output buffer when it changes or when a CRC or a writeback
+ * capture wants it; vkms_composer.c also defines the arithmetic and the
+ * CRC so that userspace can compute reference CRCs.
+ *
+ * Module parameters:
+ *  - num_outputs (1 to 4, read-only): outputs created at load.
+ *  - gate (bool, writable, default 1): 0 sends nonblocking commits to a
+ *    worker that waits for the fences, as the DRM helpers do.
+ *
+ * debugfs, per CRTC (dri/N/crtc-I/):
+ *  - crc/control, crc/data: the DRM CRC interface, source "auto": one
+ *    entry per vblank, the CRC of the frame shown during that vblank.
+ *  - vkms_stats: vblanks, gated_pending (flips waiting for fences now),
+ *    armed_pending, flips_gated, flips_worker, flips_armed, flips_latched,
+ *    flips_cancelled, missed_latches (armed before a vblank, latched at a
+ *    later one), fence_errors, composed, compose_ns_last, compose_ns_max,
+ *    crc_entries, writebacks.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+
+#include <drm/drm_atomic_helper.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_gem_framebuffer_helper.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_ioctl.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_mode_config.h>
+#include <drm/drm_vblank.h>
+
+#include "vkms_drv.h"
+
+#define DRIVER_NAME	"vkms"
+#define DRIVER_DESC	"Virtual KMS with fence-gated flips (crossfence)"
+#define DRIVER_DATE	"20260101"
+
+static unsigned int num_outputs = 1;
+module_param(num_outputs, uint, 0444);
+MODULE_PARM_DESC(num_outputs, "Number of outputs (CRTCs), 1 to 4 (default 1)");
+
+bool vkms_gate = true;
+module_param_named(gate, vkms_gate, bool, 0644);
+MODULE_PARM_DESC(gate,
+		 "Gate nonblocking flips on fence callbacks (default 1); 0: a worker waits for the fences, as the DRM helpers do");
+
+static struct vkms_device *vkms_dev;
+
+/*
+ * Closing a file removes its framebuffers, which disables the planes that
+ * show them with a blocking commit; that commit would wait for every gated
+ * flip of those framebuffers. Cancel those flips first: their callbacks are
+ * removed and they complete at the next vblank without changing the
+ * scan-out.
+ */
+static int vkms_file_release(struct inode *inode, struct file *filp)
+{
+	struct drm_file *file = filp->private_data;
+
+	vkms_cancel_gated(to_vkms(file->minor->dev), file);
+	return drm_release(inode, filp);
+}
+
+static const struct file_operations vkms_fops = {
+	.owner		= THIS_MODULE,
+	.open		= drm_open,
+	.release	= vkms_file_release,
+	.unlocked_ioctl	= drm_ioctl,
+	.compat_ioctl	= drm_compat_ioctl,
+	.poll		= drm_poll,
+	.read		= drm_read,
+	.llseek		= noop_llseek,
+	.mmap		= drm_gem_mmap,
+};
+
+static const struct drm_driver vkms_driver = {
+	.driver_features	= DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_GEM,
+	.fops			= &vkms_fops,
+	DRM_GEM_SHMEM_DRIVER_OPS,
+	.name			= DRIVER_NAME,
+	.desc			= DRIVER_DESC,
+	.date			= DRIVER_DATE,
+	.major			= 1,
+	.minor			= 0,
+};
+
+static const struct drm_mode_config_funcs vkms_mode_config_funcs = {
+	.fb_create	= drm_gem_fb_create,
+	.atomic_check	= vkms_atomic_check,
+	.atomic_commit	= vkms_atomic_commit,
+};
+
+static void vkms_release_wq(struct drm_device *drm, void *arg)
+{
+	struct vkms_device *vkms = to_vkms(drm);
+
+	destroy_workqueue(vkms->commit_wq);
+}
+
+static int vkms_modeset_init(struct vkms_device *vkms)
+{
+	struct drm_device *drm = &vkms->drm;
+	unsigned int i;
+	int ret;
+
+	ret = drmm_mode_config_init(drm);
+	if (ret)
+		return ret;
+	drm->mode_config.funcs = &vkms_mode_config_funcs;
+	drm->mode_config.min_width = VKMS_MIN_SIZE;
+	drm->mode_config.min_height = VKMS_MIN_SIZE;
+	drm->mode_config.max_width = VKMS_MAX_SIZE;
+	drm->mode_config.max_height = VKMS_MAX_SIZE;
+	drm->mode_config.cursor_width = VKMS_CURSOR_SIZE;
+	drm->mode_config.cursor_height = VKMS_CURSOR_SIZE;
+	drm->mode_config.preferred_depth = 24;
+	drm->mode_config.normalize_zpos = true;
+
+	for (i = 0; i < vkms->num_outputs; i++) {
+		ret = vkms_output_init(vkms, i);
+		if (ret)
+			return ret;
+	}
+	drm_mode_config_reset(drm);
+	return 0;
+}
+
+static int vkms_create(void)
+{
+	struct platform_device *pdev;
+	struct vkms_device *vkms;
+	int ret;
+
+	pdev = platform_device_register_simple(DRIVER_NAME, -1, NULL, 0);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+
+	if (!devres_open_group(&pdev->dev, NULL, GFP_KERNEL)) {
+		ret = -ENOMEM;
+		goto err_unregister;
+	}
+
+	vkms = devm_drm_dev_alloc(&pdev->dev, &vkms_driver,
+				  struct vkms_device, drm);
+	if (IS_ERR(vkms)) {
+		ret = PTR_ERR(vkms);
+		goto err_devres;
+	}
+	vkms->pdev = pdev;
+	vkms->num_outputs = num_outputs;
+	spin_lock_init(&vkms->gated_lock);
+	INIT_LIST_HEAD(&vkms->gated);
+	atomic_set(&vkms->wb_jobs, 0);
+
+	/* PRIME import maps other devices' buffers for this device. */
+	ret = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		goto err_devres;
+
+	vkms->commit_wq = alloc_workqueue("vkms_commit", WQ_UNBOUND, 0);
+	if (!vkms->commit_wq) {
+		ret = -ENOMEM;
+		goto err_devres;
+	}
+	ret = drmm_add_action_or_reset(&vkms->drm, vkms_release_wq, NULL);
+	if (ret)
+		goto err_devres;
+
+	ret = drm_vblank_init(&vkms->drm, vkms->num_outputs);
+	if (ret)
+		goto err_devres;
+
+	ret = vkms_modeset_init(vkms);
+	if (ret)
+		goto err_devres;
+
+	ret = drm_dev_register(&vkms->drm, 0);
+	if (ret)
+		goto err_devres;
+
+	vkms_dev = vkms;
+	return 0;
+
+err_devres:
+	devres_release_group(&pdev->dev, NULL);
+err_unregister:
+	platform_device_unregister(pdev);
+	return ret;
+}
+
+static void vkms_destroy(struct vkms_device *vkms)
+{
+	struct platform_device *pdev = vkms->pdev;
+
+	drm_dev_unregister(&vkms->drm);
+	/* No file is open (they pin the module); cancel what may remain. */
+	vkms_cancel_gated(vkms, NULL);
+	drm_atomic_helper_shutdown(&vkms->drm);
+	/* Gated commits finish their cleanup in the commit workqueue. */
+	flush_workqueue(vkms->commit_wq);
+	/* Writeback jobs are cleaned up in a DRM worker that calls us. */
+	wait_var_event(&vkms->wb_jobs, !atomic_read(&vkms->wb_jobs));
+	vkms_dev = NULL;
+	devres_release_group(&pdev->dev, NULL);
+	platform_device_unregister(pdev);
+}
+
+static int __init vkms_init(void)
+{
+	if (num_outputs < 1 || num_outputs > VKMS_MAX_OUTPUTS) {
+		pr_err("vkms: num_outputs must be 1 to %d\n", VKMS_MAX_OUTPUTS);
+		return -EINVAL;
+	}
+	return vkms_create();
+}
+
+static void __exit vkms_exit(void)
+{
+	if (vkms_dev)
+		vkms_destroy(vkms_dev);
+}
+
+module_init(vkms_init);
+module_exit(vkms_exit);
+
+MODULE_DESCRIPTION(DRIVER_DESC);
+MODULE_LICENSE("GPL");

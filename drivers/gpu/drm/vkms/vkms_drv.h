@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vkms: a virtual KMS device whose flips are gated on fences.
+ *
+ * Overview (see also vkms_commit.c for the fence-gated flip path):
+ *
+ *  - Each output is one CRTC with a primary, a cursor and overlay planes, a
+ *    virtual encoder and connector, and a writeback connector.
+ *  - A CRTC's "hardware" is an hrtimer at the mode's refresh rate: every tick
+ *    is a vblank. At each tick the CRTC latches the flips armed in its
+ *    pending list: the latched flip's frame becomes the scan-out and its
+ *    event is sent.
+ *  - A frame (struct vkms_frame) is an immutable description of what a CRTC
+ *    shows: the mapped plane buffers, formats, rectangles, alpha and blend
+ *    mode in z order. It is built in process context at commit time, so
+ *    nothing after the commit ever reads plane->state.
+ *  - The composer (vkms_composer.c) runs in a worker queued by the tick that
+ *    needs it: it composes the frame of each vblank into the CRTC's output
+ *    buffer, computes the CRC and fills writeback buffers.
+ */
+#ifndef _VKMS_DRV_H_
+#define _VKMS_DRV_H_
+
+#include <linux/hrtimer.h>
+#include <linux/iosys-map.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include <drm/drm_connector.h>
+#include <drm/drm_crtc.h>
+#include <drm/drm_device.h>
+#include <drm/drm_encoder.h>
+#include <drm/drm_fourcc.h>
+#include <drm/drm_plane.h>
+#include <drm/drm_rect.h>
+#include <drm/drm_writeback.h>
+
+#define VKMS_MAX_OUTPUTS	4
+#define VKMS_NUM_OVERLAYS	2
+/* primary + overlays + cursor */
+#define VKMS_PLANES_PER_CRTC	(2 + VKMS_NUM_OVERLAYS)
+/* Compose requests a CRTC keeps for its composer worker. */
+#define VKMS_COMPOSE_RING	16
+
+#define VKMS_MIN_SIZE		16
+#define VKMS_MAX_SIZE		8192
+#define VKMS_DEF_WIDTH		1024
+#define VKMS_DEF_HEIGHT		768
+#define VKMS_CURSOR_SIZE	512
+
+struct vkms_device;
+struct vkms_commit;
+struct vkms_output;
+
+/**
+ * struct vkms_layer - one plane of a frame, as the composer sees it
+ * @vaddr: first byte of the plane's buffer (framebuffer offset applied)
+ * @pitch: bytes per line of the buffer
+ * @format: DRM fourcc of the buffer
+ * @cpp: bytes per pixel
+ * @blend: DRM_MODE_BLEND_* mode
+ * @alpha: plane alpha, 0 to 0xffff
+ * @has_alpha: the format has an alpha channel
+ * @opaque: the layer hides what is below it (no alpha in effect)
+ * @zpos: normalized z position
+ * @src: source rectangle in whole pixels; same size as @dst (no scaling)
+ * @dst: destination rectangle on the CRTC, clipped to it
+ */
+struct vkms_layer {
+	const u8 *vaddr;
+	u32 pitch;
+	u32 format;
+	u8 cpp;
+	u8 blend;
+	u16 alpha;
+	bool has_alpha;
+	bool opaque;
+	u8 zpos;
+	struct drm_rect src;
+	struct drm_rect dst;
+};
+
+/**
+ * struct vkms_frame - what a CRTC scans out, immutable once built
+ * @ref: references; the last one must be dropped in process context
+ *	(vkms_frame_put() unmaps buffers and drops framebuffers)
+ * @width: horizontal size of the CRTC's mode
+ * @height: vertical size of the CRTC's mode
+ * @nlayers: visible planes, in @layers
+ * @layers: the visible planes, bottom first
+ * @fbs: framebuffer references, one per layer
+ * @maps: the buffer mappings made for each layer
+ */
+struct vkms_frame {
+	refcount_t ref;
+	u16 width;
+	u16 height;
+	unsigned int nlayers;
+	struct vkms_layer layers[VKMS_PLANES_PER_CRTC];
+	struct drm_framebuffer *fbs[VKMS_PLANES_PER_CRTC];
+	struct iosys_map maps[VKMS_PLANES_PER_CRTC][DRM_FORMAT_MAX_PLANES];
+};
+
+/**
+ * struct vkms_wb_job - a writeback capture, the driver's part of a job
+ * @node: entry in &vkms_output.wb_latched, under &vkms_output.lock
+ * @map: mapping of the writeback framebuffer
+ * @data: mapping of each plane of it, offsets applied
+ * @fb: the framebuffer (the DRM job holds the reference)
+ * @seq: vblank at which the capture is taken (set at the latch)
+ */
+struct vkms_wb_job {
+	struct list_head node;
+	struct iosys_map map[DRM_FORMAT_MAX_PLANES];
+	struct iosys_map data[DRM_FORMAT_MAX_PLANES];
+	struct drm_framebuffer *fb;
+	u64 seq;
+};
+
+/**
+ * struct vkms_flip - one commit's change of one CRTC's scan-out
+ * @node: entry in &vkms_output.pending once armed, under &vkms_output.lock
+ * @out: the output it flips
+ * @vc: the gated commit that owns this flip, or NULL (freed at the latch)
+ * @frame: the new frame (a reference), handed to the CRTC at the latch
+ * @event: the vblank event to send at the latch (flip_done, OUT_FENCE), or
+ *	NULL
+ * @wb: writeback capture to take of the latched frame, or NULL
+ * @armed: time at which the flip was armed
+ * @keep: cancelled: latch it without changing the scan-out
+ * @vblank_ref: holds a vblank reference, dropped at the latch
+ */
+struct vkms_flip {
+	struct list_head node;
+	struct vkms_output *out;
+	struct vkms_commit *vc;
+	struct vkms_frame *frame;
+	struct drm_pending_vblank_event *event;
+	struct vkms_wb_job *wb;
+	ktime_t armed;
+	bool keep;
+	bool vblank_ref;
+};
+
+/**
+ * struct vkms_compose_req - a composition the composer worker owes
+ * @frame: the frame shown during vblanks @first to @last (a reference)
+ * @retire: the frame that @frame replaced at its latch, to drop after
+ *	(a reference) or NULL
+ * @first: first vblank sequence number
+ * @last: last vblank sequence number
+ * @crc: a CRC entry is wanted for each of these vblanks
+ */
+struct vkms_compose_req {
+	struct vkms_frame *frame;
+	struct vkms_frame *retire;
+	u64 first;
+	u64 last;
+	bool crc;
+};
+
+/**
+ * struct vkms_stats - per-CRTC counters shown in debugfs
+ * @vblanks: vblanks (timer periods) since the module was loaded
+ * @gated_pending: flips waiting for their fences right now
+ * @flips_gated: flips that went through the fence-gated path
+ * @flips_worker: flips of nonblocking commits done by a worker (gate=0,
+ *	modesets)
+ * @flips_armed: flips armed in the pending slot
+ * @flips_latched: flips latched at a vblank
+ * @flips_cancelled: gated flips cancelled (file closed, unload)
+ * @missed_latches: flips armed before a vblank but latched at a later one
+ * @fence_errors: fences of flips that signaled with an error
+ * @composed: frames composed
+ * @compose_ns_last: time the last composition took
+ * @compose_ns_max: longest composition
+ * @crc_entries: CRC entries produced
+ * @wb_done: writeback captures completed
+ */
+struct vkms_stats {
+	u64 vblanks;
+	u64 gated_pending;
+	u64 flips_gated;
+	u64 flips_worker;
+	u64 flips_armed;
+	u64 flips_latched;
+	u64 flips_cancelled;
+	u64 missed_latches;
+	u64 fence_errors;
+	u64 composed;
+	u64 compose_ns_last;
+	u64 compose_ns_max;
+	u64 crc_entries;
+	u64 wb_done;
+};
+
+/**
+ * struct vkms_composer - the composer worker's private data
+ * @out: the output buffer: the composed frame, XRGB8888, tight pitch
+ * @out_size: size of @out in bytes
+ * @width: width of the frame in @out
+ * @height: height of the frame in @out
+ * @acc: a line of the frame being composed, 16 bits per channel
+ * @line: a line of one plane, converted to 16 bits per channel
+ * @line_px: pixels @acc and @line can hold
+ * @reqs: requests taken from the CRTC's ring, being processed
+ * @wb: writeback captures taken from the CRTC, being processed
+ *
+ * Only the composer worker of the output touches this (the worker is on
+ * an ordered workqueue), and the output's teardown once the worker is
+ * flushed.
+ */
+struct vkms_composer {
+	u32 *out;
+	size_t out_size;
+	u16 width;
+	u16 height;
+	void *acc;
+	void *line;
+	unsigned int line_px;
+	struct vkms_compose_req reqs[VKMS_COMPOSE_RING];
+	struct list_head wb;
+};
+
+/**
+ * struct vkms_output - one CRTC and everything attached to it
+ * @vkms: the device
+ * @index: index of the output (and of its CRTC)
+ * @crtc: the CRTC
+ * @encoder: the virtual encoder
+ * @connector: the virtual connector
+ * @wb: the writeback connector
+ * @primary: primary plane
+ * @cursor: cursor plane
+ * @overlays: overlay planes
+ * @edid: the connector's EDID
+ * @timer: the vblank timer, running while the CRTC is on
+ * @period: the frame duration; only changed while @timer is stopped
+ * @tick_time: time of the last vblank, written by the timer handler
+ * @lock: see below
+ * @running: the timer runs (CRTC on)
+ * @crc_enabled: the CRC source is "auto"
+ * @pending: armed flips waiting for the next vblank, oldest first
+ * @active: the frame being scanned out (a reference), or NULL
+ * @ring: compose requests for the composer worker
+ * @ring_head: index of the oldest request in @ring
+ * @ring_len: requests in @ring
+ * @wb_latched: writeback captures latched, waiting for the composer
+ * @stats: counters
+ * @composer_wq: ordered workqueue of the composer
+ * @compose_work: the composer worker
+ * @comp: the composer's data
+ */
+struct vkms_output {
+	struct vkms_device *vkms;
+	unsigned int index;
+	struct drm_crtc crtc;
+	struct drm_encoder encoder;
+	struct drm_connector connector;
+	struct drm_writeback_connector wb;
+	struct drm_plane *primary;
+	struct drm_plane *cursor;
+	struct drm_plane *overlays[VKMS_NUM_OVERLAYS];
+	u8 edid[128];
+
+	struct hrtimer timer;
+	ktime_t period;
+	ktime_t tick_time;
+
+	/*
+	 * @lock protects everything below it up to @stats included. It is
+	 * taken by the timer handler (hard IRQ), by fence callbacks (any
+	 * context, possibly hard IRQ, under the signaling fence's lock) and by
+	 * process context, always with interrupts disabled. Nothing that can
+	 * sleep or allocate runs under it, and no other lock is taken inside
+	 * it: events are sent and vblank references dropped after releasing
+	 * it. Lock order: fence->lock -> vkms_device.gated_lock -> @lock.
+	 */
+	spinlock_t lock;
+	bool running;
+	bool crc_enabled;
+	struct list_head pending;
+	struct vkms_frame *active;
+	struct vkms_compose_req ring[VKMS_COMPOSE_RING];
+	unsigned int ring_head;
+	unsigned int ring_len;
+	struct list_head wb_latched;
+	struct vkms_stats stats;
+
+	struct workqueue_struct *composer_wq;
+	struct work_struct compose_work;
+	struct vkms_composer comp;
+};
+
+/**
+ * struct vkms_device - the DRM device
+ * @drm: the DRM device
+ * @pdev: the platform device it hangs off
+ * @num_outputs: number of outputs (CRTCs)
+ * @outputs: the outputs
+ * @commit_wq: unbound workqueue for commit tails and gated-commit cleanup
+ * @gated_lock: protects @gated
+ * @gated: gated commits whose fences have not all signaled
+ * @wb_jobs: writeback jobs prepared and not yet cleaned up
+ */
+struct vkms_device {
+	struct drm_device drm;
+	struct platform_device *pdev;
+	unsigned int num_outputs;
+	struct vkms_output outputs[VKMS_MAX_OUTPUTS];
+	struct workqueue_struct *commit_wq;
+	/*
+	 * @gated_lock is taken with interrupts disabled, from process context
+	 * and from fence callbacks (under the signaling fence's lock). It
+	 * nests outside &vkms_output.lock, never inside it.
+	 */
+	spinlock_t gated_lock;
+	struct list_head gated;
+	atomic_t wb_jobs;
+};
+
+/**
+ * struct vkms_crtc_state - the CRTC state, with the flip being committed
+ * @base: the DRM state
+ * @flip: the flip built for this state at commit time, not yet armed
+ *	(freed with the state if the commit fails)
+ */
+struct vkms_crtc_state {
+	struct drm_crtc_state base;
+	struct vkms_flip *flip;
+};
+
+static inline struct vkms_device *to_vkms(struct drm_device *drm)
+{
+	return container_of(drm, struct vkms_device, drm);
+}
+
+static inline struct vkms_output *crtc_to_output(struct drm_crtc *crtc)
+{
+	return container_of(crtc, struct vkms_output, crtc);
+}
+
+static inline struct vkms_output *wb_to_output(struct drm_writeback_connector *wb)
+{
+	return container_of(wb, struct vkms_output, wb);
+}
+
+static inline struct vkms_crtc_state *to_vkms_crtc_state(struct drm_crtc_state *s)
+{
+	return container_of(s, struct vkms_crtc_state, base);
+}
+
+extern bool vkms_gate;
+
+/* vkms_output.c */
+int vkms_output_init(struct vkms_device *vkms, unsigned int index);
+
+/* vkms_plane.c */
+struct drm_plane *vkms_plane_create(struct vkms_device *vkms,
+				    enum drm_plane_type type,
+				    unsigned int index, unsigned int zpos);
+extern const u32 vkms_formats[];
+extern const unsigned int vkms_num_formats;
+
+/* vkms_crtc.c */
+int vkms_crtc_init(struct vkms_output *out);
+void vkms_flip_arm(struct vkms_flip *flip, bool keep);
+
+/* vkms_commit.c */
+int vkms_atomic_check(struct drm_device *dev, struct drm_atomic_state *state);
+int vkms_atomic_commit(struct drm_device *dev, struct drm_atomic_state *state,
+		       bool nonblock);
+void vkms_flip_free(struct vkms_flip *flip);
+void vkms_frame_put(struct vkms_frame *frame);
+void vkms_commit_flip_latched(struct vkms_commit *vc);
+void vkms_cancel_gated(struct vkms_device *vkms, struct drm_file *file);
+
+/* vkms_composer.c */
+void vkms_compose_work(struct work_struct *work);
+void vkms_composer_fini(struct vkms_composer *comp);
+
+/* vkms_writeback.c */
+int vkms_writeback_init(struct vkms_output *out);
+void vkms_writeback_attach(struct drm_atomic_state *state);
+void vkms_writeback_cancel(struct vkms_output *out, struct vkms_wb_job *job);
+
+#endif /* _VKMS_DRV_H_ */

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vkms outputs: the virtual connector with its EDID and modes, the virtual
+ * encoder, and the assembly of one output (planes, CRTC, encoder,
+ * connector, writeback connector).
+ */
+#include <drm/drm_atomic_state_helper.h>
+#include <drm/drm_edid.h>
+#include <drm/drm_modes.h>
+#include <drm/drm_modeset_helper_vtables.h>
+#include <drm/drm_probe_helper.h>
+
+#include "vkms_drv.h"
+
+/*
+ * The EDID, built once per output at init: EDID 1.4, digital input, a
+ * 1024x768@60 preferred detailed timing, a 3840x2160@30 detailed timing,
+ * the monitor name "vkms-N" and range limits wide enough for every mode we
+ * list (up to 600 MHz). Established and standard timings add the usual VGA
+ * to 1080p modes.
+ */
+struct vkms_dtd {
+	u32 khz;
+	u16 hactive, hfront, hsync, hback;
+	u16 vactive, vfront, vsync, vback;
+	bool hpos, vpos;
+};
+
+static void vkms_edid_put_dtd(u8 *d, const struct vkms_dtd *t,
+			      u16 width_mm, u16 height_mm)
+{
+	u16 hblank = t->hfront + t->hsync + t->hback;
+	u16 vblank = t->vfront + t->vsync + t->vback;
+	u16 clk = t->khz / 10;
+
+	d[0] = clk & 0xff;
+	d[1] = clk >> 8;
+	d[2] = t->hactive & 0xff;
+	d[3] = hblank & 0xff;
+	d[4] = ((t->hactive >> 8) << 4) | (hblank >> 8);
+	d[5] = t->vactive & 0xff;
+	d[6] = vblank & 0xff;
+	d[7] = ((t->vactive >> 8) << 4) | (vblank >> 8);
+	d[8] = t->hfront & 0xff;
+	d[9] = t->hsync & 0xff;
+	d[10] = ((t->vfront & 0xf) << 4) | (t->vsync & 0xf);
+	d[11] = ((t->hfront >> 8) << 6) | ((t->hsync >> 8) << 4) |
+		((t->vfront >> 4) << 2) | (t->vsync >> 4);
+	d[12] = width_mm & 0xff;
+	d[13] = height_mm & 0xff;
+	d[14] = ((width_mm >> 8) << 4) | (height_mm >> 8);
+	d[15] = 0;
+	d[16] = 0;
+	/* digital separate sync, with the sync polarities */
+	d[17] = 0x18 | (t->vpos ? 0x04 : 0) | (t->hpos ? 0x02 : 0);
+}
+
+static void vkms_edid_put_text(u8 *d, u8 tag, const char *text)
+{
+	bool ended = false;
+	unsigned int i;
+
+	/* up to 13 characters, then a line feed, then spaces */
+	memset(d, 0, 5);
+	d[3] = tag;
+	for (i = 0; i < 13; i++) {
+		if (ended) {
+			d[5 + i] = ' ';
+		} else if (*text) {
+			d[5 + i] = *text++;
+		} else {
+			d[5 + i] = 0x0a;
+			ended = true;
+		}
+	}
+}
+
+static void vkms_edid_build(u8 *e, unsigned int index)
+{
+	static const struct vkms_dtd xga = {
+		65000, 1024, 24, 136, 160, 768, 3, 6, 29, false, false
+	};
+	static const struct vkms_dtd uhd30 = {
+		297000, 3840, 176, 88, 296, 2160, 8, 10, 72, true, true
+	};
+	/* sRGB primaries and white point */
+	static const u8 chroma[10] = {
+		0xee, 0x91, 0xa3, 0x54, 0x4c, 0x99, 0x26, 0x0f, 0x50, 0x54
+	};
+	/* 1280x1024@60, 1280x720@60, 1920x1080@60, 1600x900@60 */
+	static const u8 std[8] = {
+		0x81, 0x80, 0x81, 0xc0, 0xd1, 0xc0, 0xa9, 0xc0
+	};
+	char name[14];
+	u8 sum = 0;
+	u16 vendor;
+	unsigned int i;
+
+	memset(e, 0, 128);
+	e[1] = 0xff;
+	e[2] = 0xff;
+	e[3] = 0xff;
+	e[4] = 0xff;
+	e[5] = 0xff;
+	e[6] = 0xff;
+	/* manufacturer "VKM", three 5-bit letters, big endian */
+	vendor = (('V' - '@') << 10) | (('K' - '@') << 5) | ('M' - '@');
+	e[8] = vendor >> 8;
+	e[9] = vendor & 0xff;
+	e[10] = 0x01;			/* product code */
+	e[12] = index + 1;		/* serial number */
+	e[16] = 1;			/* week */
+	e[17] = 2026 - 1990;		/* year */
+	e[18] = 1;			/* EDID 1.4 */
+	e[19] = 4;
+	e[20] = 0xa5;			/* digital, 8 bpc, DisplayPort */
+	e[21] = 60;			/* 60 x 34 cm */
+	e[22] = 34;
+	e[23] = 120;			/* gamma 2.2 */
+	e[24] = 0x06;			/* sRGB, preferred timing first */
+	memcpy(&e[25], chroma, sizeof(chroma));
+	e[35] = 0x21;			/* 640x480@60, 800x600@60 */
+	e[36] = 0x08;			/* 1024x768@60 */
+	memcpy(&e[38], std, sizeof(std));
+	for (i = 46; i < 54; i++)
+		e[i] = 0x01;		/* unused standard timings */
+
+	vkms_edid_put_dtd(&e[54], &xga, 600, 340);
+	vkms_edid_put_dtd(&e[72], &uhd30, 600, 340);
+	snprintf(name, sizeof(name), "vkms-%u", index);
+	vkms_edid_put_text(&e[90], 0xfc, name);
+	/* range limits: 24-75 Hz, 15-140 kHz, 600 MHz, no formula */
+	e[111] = 0xfd;
+	e[113] = 24;
+	e[114] = 75;
+	e[115] = 15;
+	e[116] = 140;
+	e[117] = 60;
+	e[118] = 0x01;
+	e[119] = 0x0a;
+	for (i = 120; i < 126; i++)
+		e[i] = ' ';
+	e[126] = 0;			/* no extension */
+	for (i = 0; i < 127; i++)
+		sum += e[i];
+	e[127] = (u8)(0x100 - sum);
+}
+
+static int vkms_conn_get_modes(struct drm_connector *connector)
+{
+	struct vkms_output *out = container_of(connector, struct vkms_output,
+					       connector);
+	const struct edid *edid = (const struct edid *)out->edid;
+	struct drm_display_mode *mode;
+	int count;
+
+	drm_connector_update_edid_property(connector, edid);
+	count = drm_add_edid_modes(connector, (struct edid *)edid);
+	/* The DMT modes up to 4096x2160, and UHD at 60 Hz. */
+	count += drm_add_modes_noedid(connector, 4096, 2160);
+	mode = drm_cvt_mode(connector->dev, 3840, 2160, 60, true, false, false);
+	if (mode) {
+		mode->type |= DRM_MODE_TYPE_DRIVER;
+		drm_mode_probed_add(connector, mode);
+		count++;
+	}
+	drm_set_preferred_mode(connector, VKMS_DEF_WIDTH, VKMS_DEF_HEIGHT);
+	return count;
+}
+
+static const struct drm_connector_helper_funcs vkms_conn_helper_funcs = {
+	.get_modes = vkms_conn_get_modes,
+};
+
+static const struct drm_connector_funcs vkms_conn_funcs = {
+	.fill_modes = drm_helper_probe_single_connector_modes,
+	.destroy = drm_connector_cleanup,
+	.reset = drm_atomic_helper_connector_reset,
+	.atomic_duplicate_state = drm_atomic_helper_connector_duplicate_state,
+	.atomic_destroy_state = drm_atomic_helper_connector_destroy_state,
+};
+
+static const struct drm_encoder_funcs vkms_encoder_funcs = {
+	.destroy = drm_encoder_cleanup,
+};
+
+/**
+ * vkms_output_init - create one output
+ * @vkms: the device
+ * @index: index of the output
+ *
+ * Creates the planes, the CRTC, the encoder, the connector and the
+ * writeback connector of output @index. On failure, what was created is
+ * released with the mode config (drm_mode_config_cleanup()).
+ *
+ * Return: 0 or a negative errno.
+ */
+int vkms_output_init(struct vkms_device *vkms, unsigned int index)
+{
+	struct vkms_output *out = &vkms->outputs[index];
+	struct drm_device *dev = &vkms->drm;
+	unsigned int i;
+	int ret;
+
+	out->vkms = vkms;
+	out->index = index;
+	vkms_edid_build(out->edid, index);
+
+	out->primary = vkms_plane_create(vkms, DRM_PLANE_TYPE_PRIMARY, index, 0);
+	if (IS_ERR(out->primary))
+		return PTR_ERR(out->primary);
+	for (i = 0; i < VKMS_NUM_OVERLAYS; i++) {
+		out->overlays[i] = vkms_plane_create(vkms, DRM_PLANE_TYPE_OVERLAY,
+						     index, i + 1);
+		if (IS_ERR(out->overlays[i]))
+			return PTR_ERR(out->overlays[i]);
+	}
+	out->cursor = vkms_plane_create(vkms, DRM_PLANE_TYPE_CURSOR, index,
+					VKMS_PLANES_PER_CRTC - 1);
+	if (IS_ERR(out->cursor))
+		return PTR_ERR(out->cursor);
+
+	ret = vkms_crtc_init(out);
+	if (ret)
+		return ret;
+
+	ret = drm_encoder_init(dev, &out->encoder, &vkms_encoder_funcs,
+			       DRM_MODE_ENCODER_VIRTUAL, "vkms-enc-%u", index);
+	if (ret)
+		return ret;
+	out->encoder.possible_crtcs = drm_crtc_mask(&out->crtc);
+
+	ret = drm_connector_init(dev, &out->connector, &vkms_conn_funcs,
+				 DRM_MODE_CONNECTOR_VIRTUAL);
+	if (ret)
+		return ret;
+	drm_connector_helper_add(&out->connector, &vkms_conn_helper_funcs);
+	/* DRM leaves it out for virtual connectors; ours has an EDID. */
+	drm_connector_attach_edid_property(&out->connector);
+	ret = drm_connector_attach_encoder(&out->connector, &out->encoder);
+	if (ret)
+		return ret;
+
+	return vkms_writeback_init(out);
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vkms planes: primary, overlays and cursor, all alike: every format of
+ * vkms_formats, plane alpha, the three blend modes, a mutable zpos,
+ * positioning and clipping, no scaling.
+ */
+#include <drm/drm_atomic.h>
+#include <drm/drm_atomic_helper.h>
+#include <drm/drm_blend.h>
+#include <drm/drm_fourcc.h>
+#include <drm/drm_framebuffer.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_modeset_helper_vtables.h>
+#include <drm/drm_print.h>
+
+#include "vkms_drv.h"
+
+/* The formats the composer reads; XRGB8888 first, the preferred one. */
+const u32 vkms_formats[] = {
+	DRM_FORMAT_XRGB8888,
+	DRM_FORMAT_ARGB8888,
+	DRM_FORMAT_XBGR8888,
+	DRM_FORMAT_ABGR8888,
+	DRM_FORMAT_RGB565,
+	DRM_FORMAT_XRGB2101010,
+	DRM_FORMAT_ARGB2101010,
+};
+
+const unsigned int vkms_num_formats = ARRAY_SIZE(vkms_formats);
+
+static const u64 vkms_modifiers[] = {
+	DRM_FORMAT_MOD_LINEAR,
+	DRM_FORMAT_MOD_INVALID,
+};
+
+static int vkms_plane_atomic_check(struct drm_plane *plane,
+				   struct drm_atomic_state *state)
+{
+	struct drm_plane_state *ps = drm_atomic_get_new_plane_state(state,
+								    plane);
+	struct drm_crtc_state *cs;
+	int ret;
+
+	if (!ps->fb || !ps->crtc) {
+		ps->visible = false;
+		return 0;
+	}
+
+	cs = drm_atomic_get_crtc_state(state, ps->crtc);
+	if (IS_ERR(cs))
+		return PTR_ERR(cs);
+
+	ret = drm_atomic_helper_check_plane_state(ps, cs,
+						  DRM_PLANE_NO_SCALING,
+						  DRM_PLANE_NO_SCALING,
+						  true, true);
+	if (ret)
+		return ret;
+
+	/* The composer samples whole pixels only. */
+	if ((ps->src_x | ps->src_y | ps->src_w | ps->src_h) & 0xffff) {
+		drm_dbg_atomic(plane->dev,
+			       "[PLANE:%d:%s] fractional source rectangle\n",
+			       plane->base.id, plane->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct drm_plane_helper_funcs vkms_plane_helper_funcs = {
+	.atomic_check = vkms_plane_atomic_check,
+	/* no prepare_fb: the helpers then put the implicit fence in ->fence */
+};
+
+static const struct drm_plane_funcs vkms_plane_funcs = {
+	.update_plane		= drm_atomic_helper_update_plane,
+	.disable_plane		= drm_atomic_helper_disable_plane,
+	.reset			= drm_atomic_helper_plane_reset,
+	.atomic_duplicate_state	= drm_atomic_helper_plane_duplicate_state,
+	.atomic_destroy_state	= drm_atomic_helper_plane_destroy_state,
+};
+
+/**
+ * vkms_plane_create - create one plane of an output
+ * @vkms: the device
+ * @type: primary, overlay or cursor
+ * @index: index of the output (the plane can only be used on its CRTC)
+ * @zpos: initial z position
+ *
+ * Return: the plane, or an ERR_PTR.
+ */
+struct drm_plane *vkms_plane_create(struct vkms_device *vkms,
+				    enum drm_plane_type type,
+				    unsigned int index, unsigned int zpos)
+{
+	struct drm_plane *plane;
+	int ret;
+
+	plane = __drmm_universal_plane_alloc(&vkms->drm, sizeof(*plane), 0,
+					     BIT(index), &vkms_plane_funcs,
+					     vkms_formats, vkms_num_formats,
+					     vkms_modifiers, type, NULL);
+	if (IS_ERR(plane))
+		return plane;
+	drm_plane_helper_add(plane, &vkms_plane_helper_funcs);
+
+	ret = drm_plane_create_zpos_property(plane, zpos, 0,
+					     VKMS_PLANES_PER_CRTC - 1);
+	if (ret)
+		return ERR_PTR(ret);
+	ret = drm_plane_create_alpha_property(plane);
+	if (ret)
+		return ERR_PTR(ret);
+	ret = drm_plane_create_blend_mode_property(plane,
+						   BIT(DRM_MODE_BLEND_PIXEL_NONE) |
+						   BIT(DRM_MODE_BLEND_PREMULTI) |
+						   BIT(DRM_MODE_BLEND_COVERAGE));
+	if (ret)
+		return ERR_PTR(ret);
+	return plane;
+}

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kms_flip: page flips with events (legacy PAGE_FLIP and nonblocking
+ * atomic commits), their sequence numbers and timestamps, the frame on
+ * screen at each vblank (by CRC), WAIT_VBLANK, and flips on every output
+ * at once.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "igt.h"
+#include "kms.h"
+
+#define W 256
+#define H 192
+#define NFLIPS 12
+
+struct flip_ctx {
+	struct kms_dev *dev;
+	const struct kms_output *o;
+	drmModeModeInfo mode;
+	uint64_t frame_ns;
+	struct kms_fb fb[2];
+	uint32_t crc[2];
+};
+
+static void setup(struct flip_ctx *c, struct kms_dev *dev, int index)
+{
+	memset(c, 0, sizeof(*c));
+	c->dev = dev;
+	c->o = &dev->out[index];
+	c->mode = kms_mode(W, H);
+	c->frame_ns = kms_mode_frame_ns(&c->mode);
+	for (int i = 0; i < 2; i++) {
+		struct kms_layer l = {
+			.fb = &c->fb[i], .w = W, .h = H, .alpha = 0xffff,
+		};
+
+		kms_fb_create(dev->fd, W, H, DRM_FORMAT_XRGB8888, &c->fb[i]);
+		kms_fb_pattern(&c->fb[i], 40 + i + 2 * index, false);
+		c->crc[i] = kms_ref_crc(&l, 1, W, H);
+	}
+	igt_assert_neq(c->crc[0], c->crc[1]);
+	kms_modeset(dev, c->o, &c->mode, &c->fb[0]);
+}
+
+static void teardown(struct flip_ctx *c)
+{
+	kms_disable(c->dev, c->o);
+	kms_fb_destroy(&c->fb[0]);
+	kms_fb_destroy(&c->fb[1]);
+}
+
+static int flip_atomic(struct flip_ctx *c, int i, uint64_t data)
+{
+	struct kms_req *req = kms_req_new(c->dev);
+	int ret;
+
+	kms_req_set(req, c->o->primary, "FB_ID", c->fb[i].id);
+	ret = kms_req_commit_data(req, DRM_MODE_ATOMIC_NONBLOCK |
+				  DRM_MODE_PAGE_FLIP_EVENT, data);
+	kms_req_free(req);
+	return ret;
+}
+
+static int flip(struct flip_ctx *c, bool atomic, int i, uint64_t data)
+{
+	if (atomic)
+		return flip_atomic(c, i, data);
+	return drmModePageFlip(c->dev->fd, c->o->crtc_id, c->fb[i].id,
+			       DRM_MODE_PAGE_FLIP_EVENT, (void *)(uintptr_t)data);
+}
+
+/* Back to back flips: one per vblank at most, exact sequence and times. */
+static void test_flip_events(struct kms_dev *dev, bool atomic)
+{
+	struct flip_ctx c;
+	struct kms_event ev, prev = { 0 };
+	uint32_t seq0;
+
+	setup(&c, dev, 0);
+	seq0 = kms_vblank_now(dev->fd, 0, NULL);
+	for (int i = 1; i <= NFLIPS; i++) {
+		igt_assert_eq(flip(&c, atomic, i & 1, 0x1000 + i), 0);
+		igt_assert_f(kms_read_event(dev->fd, 1000, &ev),
+			     "no event for flip %d\n", i);
+		igt_assert_eq(ev.type, DRM_EVENT_FLIP_COMPLETE);
+		igt_assert_eq(ev.user_data, 0x1000 + i);
+		if (atomic)
+			igt_assert_eq(ev.crtc_id, c.o->crtc_id);
+		igt_assert_gt(ev.sequence, seq0);
+		if (i > 1) {
+			uint32_t d = ev.sequence - prev.sequence;
+			long long dt = (long long)(ev.ts_ns - prev.ts_ns);
+
+			igt_assert_gte(d, 1);
+			/* the timestamps are the vblanks' own times */
+			igt_assert_f(llabs(dt - (long long)d * (long long)c.frame_ns)
+				     <= 2000, "%u vblanks in %lld ns\n", d, dt);
+		}
+		prev = ev;
+	}
+	/* each flip latched at its first vblank */
+	igt_assert_eq(kms_stat(dev, 0, "flips_latched") > 0, 1);
+	teardown(&c);
+}
+
+/*
+ * The frame of each vblank is exactly the flipped one: with CRCs on, the
+ * entry of the event's vblank shows the new buffer and the one before it
+ * the old buffer.
+ */
+static void test_flip_crc(struct kms_dev *dev, bool atomic)
+{
+	struct flip_ctx c;
+	struct kms_crc crc;
+	struct kms_event ev;
+	uint32_t frame, v, last_frame = 0;
+
+	setup(&c, dev, 0);
+	kms_crc_start(dev, 0, &crc);
+	kms_crc_get(&crc, &frame, &v);
+	igt_assert_eq(v, c.crc[0]);
+	for (int i = 1; i <= 6; i++) {
+		int cur = i & 1;
+
+		igt_assert_eq(flip(&c, atomic, cur, i), 0);
+		igt_assert(kms_read_event(dev->fd, 1000, &ev));
+		/* every entry up to the flip's vblank */
+		do {
+			kms_crc_get(&crc, &frame, &v);
+			if (last_frame)
+				igt_assert_eq(frame, last_frame + 1);
+			last_frame = frame;
+			if ((int32_t)(frame - ev.sequence) < 0)
+				igt_assert_f(v == c.crc[!cur],
+					     "frame %u before flip at %u: %08x\n",
+					     frame, ev.sequence, v);
+		} while ((int32_t)(frame - ev.sequence) < 0);
+		igt_assert_f(v == c.crc[cur], "frame %u of flip: %08x, want %08x\n",
+			     frame, v, c.crc[cur]);
+	}
+	kms_crc_stop(&crc);
+	teardown(&c);
+}
+
+static void test_wait_vblank(struct kms_dev *dev)
+{
+	struct flip_ctx c;
+	drmVBlank vbl;
+	struct kms_event ev;
+	uint64_t t0, t1;
+	uint32_t s0, s1;
+
+	setup(&c, dev, 0);
+	/* relative waits advance one vblank each, at the frame rate */
+	s0 = kms_wait_vblank(dev->fd, 0, 1, &t0);
+	for (int i = 1; i <= 5; i++) {
+		s1 = kms_wait_vblank(dev->fd, 0, 1, &t1);
+		igt_assert_eq(s1, s0 + i);
+	}
+	igt_assert_f(llabs((long long)(t1 - t0) - 5 * (long long)c.frame_ns)
+		     <= 2000, "5 vblanks in %lld ns\n", (long long)(t1 - t0));
+
+	/* absolute */
+	memset(&vbl, 0, sizeof(vbl));
+	vbl.request.type = DRM_VBLANK_ABSOLUTE;
+	vbl.request.sequence = s1 + 3;
+	igt_assert_eq(drmWaitVBlank(dev->fd, &vbl), 0);
+	igt_assert_eq(vbl.reply.sequence, s1 + 3);
+
+	/* an event for a future vblank comes with that vblank's number */
+	memset(&vbl, 0, sizeof(vbl));
+	vbl.request.type = DRM_VBLANK_RELATIVE | DRM_VBLANK_EVENT;
+	vbl.request.sequence = 2;
+	vbl.request.signal = 0xabcd;
+	igt_assert_eq(drmWaitVBlank(dev->fd, &vbl), 0);
+	s0 = vbl.reply.sequence;
+	igt_assert(kms_read_event(dev->fd, 1000, &ev));
+	igt_assert_eq(ev.type, DRM_EVENT_VBLANK);
+	igt_assert_eq(ev.user_data, 0xabcd);
+	igt_assert_eq(ev.sequence, s0);
+	s1 = kms_vblank_now(dev->fd, 0, &t1);
+	igt_assert_eq(s1, s0);
+	igt_assert_eq(t1 / 1000, ev.ts_ns / 1000);
+	teardown(&c);
+}
+
+/* Flips on every output at once, each at its own vblanks. */
+static void test_all_outputs(struct kms_dev *dev)
+{
+	struct flip_ctx c[KMS_MAX_OUTPUTS];
+	int done[KMS_MAX_OUTPUTS] = { 0 };
+	int n = dev->noutputs, total = 0;
+
+	for (int k = 0; k < n; k++)
+		setup(&c[k], dev, k);
+	for (int k = 0; k < n; k++)
+		igt_assert_eq(flip(&c[k], true, 1, k), 0);
+	while (total < n * 6) {
+		struct kms_event ev;
+		int k;
+
+		igt_assert(kms_read_event(dev->fd, 1000, &ev));
+		for (k = 0; k < n; k++)
+			if (c[k].o->crtc_id == ev.crtc_id)
+				break;
+		igt_assert_lt(k, n);
+		igt_assert_eq(ev.user_data, (uint64_t)k);
+		done[k]++;
+		total++;
+		if (done[k] < 6)
+			igt_assert_eq(flip(&c[k], true, (done[k] + 1) & 1, k), 0);
+	}
+	for (int k = 0; k < n; k++)
+		teardown(&c[k]);
+}
+
+igt_main
+{
+	struct kms_dev dev = { .fd = -1 };
+
+	igt_fixture
+		kms_open(&dev);
+
+	igt_subtest("legacy-flip-events")
+		test_flip_events(&dev, false);
+	igt_subtest("atomic-flip-events")
+		test_flip_events(&dev, true);
+	igt_subtest("legacy-flip-crc")
+		test_flip_crc(&dev, false);
+	igt_subtest("atomic-flip-crc")
+		test_flip_crc(&dev, true);
+	igt_subtest("wait-vblank")
+		test_wait_vblank(&dev);
+	igt_subtest("all-outputs")
+		test_all_outputs(&dev);
+
+	igt_fixture
+		kms_close(&dev);
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kms_module: vkms unloaded and loaded again in the test: with num_outputs
+ * 1 to 4 (each output lit, checked by CRC), and unloaded right after a
+ * file was closed with a fence-gated flip in flight: the fence signals
+ * after the module is gone, so a callback left behind would run code that
+ * no longer exists (the guest's log is checked for oopses). The module is
+ * put back as it was at the end (no parameters, as make check loads it).
+ *
+ * The module file: $VKMS_KO, else drivers/gpu/drm/vkms/vkms.ko of the tree
+ * this binary was built in (build/tests/igt/ under the top directory).
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "drmtest.h"
+#include "igt.h"
+#include "kms.h"
+#include "kms_vgem.h"
+
+static char ko_path[PATH_MAX];
+
+static bool find_ko(void)
+{
+	const char *env = getenv("VKMS_KO");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env) {
+		snprintf(ko_path, sizeof(ko_path), "%s", env);
+		return access(ko_path, R_OK) == 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = 0;
+	/* <top>/build/tests/igt/<binary> */
+	snprintf(ko_path, sizeof(ko_path),
+		 "%s/../../../drivers/gpu/drm/vkms/vkms.ko", dirname(exe));
+	return access(ko_path, R_OK) == 0;
+}
+
+static int unload(void)
+{
+	/* the device may still be held for a moment by a closing file */
+	for (int i = 0; i < 100; i++) {
+		if (!syscall(SYS_delete_module, "vkms", O_NONBLOCK))
+			return 0;
+		if (errno != EAGAIN && errno != EBUSY)
+			return -errno;
+		usleep(20000);
+	}
+	return -EBUSY;
+}
+
+static int load(const char *params)
+{
+	int fd = open(ko_path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static void reload(const char *params)
+{
+	igt_assert_eq(unload(), 0);
+	igt_assert_eq(load(params), 0);
+}
+
+static void test_outputs(int n)
+{
+	char params[32];
+	struct kms_dev dev;
+	struct kms_fb fb[KMS_MAX_OUTPUTS];
+	drmModeModeInfo mode = kms_mode(160, 120);
+
+	snprintf(params, sizeof(params), "num_outputs=%d", n);
+	reload(params);
+	kms_open(&dev);
+	igt_assert_eq(dev.noutputs, n);
+	igt_assert_eq(kms_param_get("num_outputs"), n);
+	for (int k = 0; k < n; k++) {
+		struct kms_layer l = {
+			.fb = &fb[k], .w = 160, .h = 120, .alpha = 0xffff,
+		};
+		struct kms_crc crc;
+		uint32_t seq, got;
+
+		kms_fb_create(dev.fd, 160, 120, DRM_FORMAT_XRGB8888, &fb[k]);
+		kms_fb_pattern(&fb[k], k, false);
+		kms_modeset(&dev, &dev.out[k], &mode, &fb[k]);
+		seq = kms_vblank_now(dev.fd, k, NULL);
+		kms_crc_start(&dev, k, &crc);
+		got = kms_crc_at(&crc, seq + 1, NULL);
+		kms_crc_stop(&crc);
+		igt_assert_eq(got, kms_ref_crc(&l, 1, 160, 120));
+	}
+	/* unloaded with every output on: the module turns them off */
+	for (int k = 0; k < n; k++)
+		munmap(fb[k].map, fb[k].size);
+	kms_close(&dev);
+	reload("");
+}
+
+static void test_bad_params(void)
+{
+	igt_assert_eq(unload(), 0);
+	igt_assert_eq(load("num_outputs=0"), -EINVAL);
+	igt_assert_eq(load("num_outputs=5"), -EINVAL);
+	igt_assert_eq(load(""), 0);
+}
+
+static void test_unload_gated(void)
+{
+	struct kms_vgem_bo bo;
+	struct kms_dev dev;
+	struct kms_fb front;
+	struct kms_req *req;
+	drmModeModeInfo mode = kms_mode(160, 120);
+	uint32_t fence;
+	int vgem, sf;
+
+	kms_open(&dev);
+	vgem = kms_vgem_open();
+	kms_fb_create(dev.fd, 160, 120, DRM_FORMAT_XRGB8888, &front);
+	kms_modeset(&dev, &dev.out[0], &mode, &front);
+	kms_vgem_bo_create(&dev, vgem, 160, 120, DRM_FORMAT_XRGB8888, &bo);
+	fence = kms_vgem_fence_attach(vgem, bo.handle, true);
+	sf = kms_dmabuf_sync_file(bo.dmabuf_fd, true);
+	req = kms_req_new(&dev);
+	kms_req_set(req, dev.out[0].primary, "FB_ID", bo.fb_id);
+	igt_assert_eq(kms_req_commit(req, DRM_MODE_ATOMIC_NONBLOCK |
+				     DRM_MODE_PAGE_FLIP_EVENT), 0);
+	kms_req_free(req);
+	igt_assert_eq(kms_stat(&dev, 0, "gated_pending"), 1);
+
+	/* the process lets go of vkms, the fence still pending */
+	munmap(front.map, front.size);
+	kms_close(&dev);
+	igt_assert_eq(unload(), 0);
+	igt_assert_eq(kms_sync_file_status(sf, NULL), 0);
+	/* signal it with vkms gone: nothing of vkms may run now */
+	kms_vgem_fence_signal(vgem, fence);
+	igt_assert(kms_sync_file_wait(sf, 1000));
+	close(sf);
+	igt_assert_eq(load(""), 0);
+
+	munmap(bo.map, bo.size);
+	close(bo.dmabuf_fd);
+	{
+		struct drm_gem_close cl = { .handle = bo.handle };
+
+		igt_ioctl(vgem, DRM_IOCTL_GEM_CLOSE, &cl);
+	}
+	close(vgem);
+	/* and it works */
+	kms_open(&dev);
+	kms_fb_create(dev.fd, 160, 120, DRM_FORMAT_XRGB8888, &front);
+	kms_modeset(&dev, &dev.out[0], &mode, &front);
+	kms_disable(&dev, &dev.out[0]);
+	kms_fb_destroy(&front);
+	kms_close(&dev);
+}
+
+igt_main
+{
+	igt_fixture {
+		igt_require_f(find_ko(), "no vkms.ko (set VKMS_KO)\n");
+		igt_require_f(getuid() == 0, "not root\n");
+		igt_require(kms_param_get("gate") >= 0);
+	}
+
+	igt_subtest("outputs-1")
+		test_outputs(1);
+	igt_subtest("outputs-2")
+		test_outputs(2);
+	igt_subtest("outputs-4")
+		test_outputs(4);
+	igt_subtest("bad-params")
+		test_bad_params();
+	igt_subtest("unload-gated-flip")
+		test_unload_gated();
+}
