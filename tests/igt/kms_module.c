@@ -7,7 +7,8 @@
  * no longer exists (the guest's log is checked for oopses). The module is
  * put back as it was at the end (no parameters, as make check loads it).
  *
- * The module file: $VKMS_KO, else drivers/gpu/drm/vkms/vkms.ko of the tree
+ * The module file: $CF_MODULE_VKMS (set by scripts/check) or $VKMS_KO,
+ * else drivers/gpu/drm/vkms/vkms.ko of the tree
  * this binary was built in (build/tests/igt/ under the top directory).
  */
 #include <fcntl.h>
@@ -28,7 +29,8 @@ static char ko_path[PATH_MAX];
 
 static bool find_ko(void)
 {
-	const char *env = getenv("VKMS_KO");
+	/* What scripts/check loaded (the debug build under check-debug). */
+	const char *env = getenv("CF_MODULE_VKMS") ?: getenv("VKMS_KO");
 	char exe[PATH_MAX];
 	ssize_t n;
 

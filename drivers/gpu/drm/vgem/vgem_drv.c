@@ -97,6 +97,39 @@ static struct drm_gem_object *vgem_create_object(struct drm_device *dev,
 	return &shmem->base;
 }
 
+/*
+ * vgem's own buffers get a lock class of their own for their vmap lock:
+ * an importer (vkms) maps its import under its vmap lock, and the map
+ * reaches the exporter's through dma_buf_vmap(). Two objects, one of each
+ * side, but the shmem helper gives every object one class, so lockdep
+ * took the nesting for recursion.
+ */
+static struct lock_class_key vgem_vmap_lock_class;
+
+static int vgem_dumb_create(struct drm_file *file, struct drm_device *dev,
+			    struct drm_mode_create_dumb *args)
+{
+	struct drm_gem_shmem_object *shmem;
+	int ret;
+
+	/*
+	 * drm_mode_create_dumb() has checked that width * cpp and the size
+	 * fit in 32 bits; width * bpp is computed in 64.
+	 */
+	args->pitch = DIV_ROUND_UP((u64)args->width * args->bpp, 8);
+	args->size = PAGE_ALIGN((u64)args->pitch * args->height);
+
+	shmem = drm_gem_shmem_create(dev, args->size);
+	if (IS_ERR(shmem))
+		return PTR_ERR(shmem);
+	lockdep_set_class(&shmem->vmap_lock, &vgem_vmap_lock_class);
+
+	ret = drm_gem_handle_create(file, &shmem->base, &args->handle);
+	/* The handle holds the object now, or it goes. */
+	drm_gem_object_put(&shmem->base);
+	return ret;
+}
+
 static const struct drm_ioctl_desc vgem_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(VGEM_FENCE_ATTACH, vgem_fence_attach_ioctl,
 			  DRM_RENDER_ALLOW),
@@ -116,7 +149,12 @@ static const struct drm_driver vgem_driver = {
 	.ioctls = vgem_ioctls,
 	.num_ioctls = ARRAY_SIZE(vgem_ioctls),
 	.fops = &vgem_fops,
-	DRM_GEM_SHMEM_DRIVER_OPS,
+	/* The shmem helpers' ops, but dumb buffers of our own (see above). */
+	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
+	.prime_fd_to_handle = drm_gem_prime_fd_to_handle,
+	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
+	.gem_prime_mmap = drm_gem_prime_mmap,
+	.dumb_create = vgem_dumb_create,
 	.gem_create_object = vgem_create_object,
 #if IS_ENABLED(CONFIG_DEBUG_FS)
 	.debugfs_init = vgem_engine_debugfs_init,
