@@ -371,6 +371,56 @@ static void test_hang(int fd)
 	gem_close(fd, b.handle);
 }
 
+/* Whether some vgem engine lists a running job (debugfs). */
+static bool engine_running(void)
+{
+	char line[256], path[128];
+	bool running = false;
+
+	for (int m = 0; m < 16 && !running; m++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/debug/dri/%d/engines", m);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (strstr(line, "state running"))
+				running = true;
+		fclose(f);
+	}
+	return running;
+}
+
+/*
+ * Regression: a job keeps the hang bound it started with. The hang check
+ * used to recompute it from hang_ms when it fired; raised meanwhile, the
+ * firing looked early, was dropped, and the engine stalled for good.
+ */
+static void test_hang_param_change(int fd)
+{
+	struct vgem_bo a = new_bo(fd, 8, 8);
+	long old = module_param_read("vgem", "hang_ms");
+	struct drm_vgem_submit s;
+	int hung;
+
+	set_param("hang_ms", 100);
+	s = vgem_submit_desc(&a, VGEM_OP_NOP);
+	s.flags = VGEM_SUBMIT_HANG | VGEM_SUBMIT_NO_IMPLICIT;
+	hung = vgem_submit_fd(fd, &s);
+	/* Bounded wait for a condition: the job has started. */
+	for (int i = 0; i < 1000 && !engine_running() && sync_fence_busy(hung);
+	     i++)
+		usleep(1000);
+	set_param("hang_ms", 60000);
+	igt_assert(sync_fence_wait(hung, 20000));
+	set_param("hang_ms", old);
+	igt_assert_eq(sync_fence_status(hung), -ETIMEDOUT);
+	close(hung);
+	gem_close(fd, a.handle);
+}
+
 /* Per-file cap on jobs in flight: EAGAIN beyond it, per file. */
 static void test_max_jobs(int fd)
 {
@@ -576,6 +626,8 @@ igt_main
 		test_fence_id(fd);
 	igt_subtest("hang")
 		test_hang(fd);
+	igt_subtest("hang-param-change")
+		test_hang_param_change(fd);
 	igt_subtest("max-jobs")
 		test_max_jobs(fd);
 	igt_subtest("bad-args")

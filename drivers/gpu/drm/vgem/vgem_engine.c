@@ -63,6 +63,7 @@ struct vgem_job {
 	atomic_t pending;
 	int dep_error;			/* first dependency error, or 0 */
 	ktime_t submitted, started, deadline;
+	ktime_t hang_at;		/* hung if still running then */
 };
 
 static const char *vgem_job_driver_name(struct fence *fence)
@@ -210,32 +211,35 @@ static enum hrtimer_restart vgem_engine_complete(struct hrtimer *t)
 	return HRTIMER_NORESTART;
 }
 
-static ktime_t vgem_hang_deadline(struct vgem_job *job)
-{
-	return ktime_add_ms(job->deadline, READ_ONCE(vgem_hang_ms));
-}
-
 static enum hrtimer_restart vgem_engine_hangcheck(struct hrtimer *t)
 {
 	struct vgem_engine *engine = container_of(t, struct vgem_engine,
 						  hangcheck);
+	enum hrtimer_restart ret = HRTIMER_NORESTART;
 	struct vgem_job *job;
 	unsigned long flags;
 	bool hung = false;
 
 	spin_lock_irqsave(&engine->lock, flags);
 	job = engine->running;
-	/* Only a job that really overran: not a stale firing. */
-	if (job && ktime_compare(ktime_get(), vgem_hang_deadline(job)) >= 0) {
+	if (job && ktime_compare(ktime_get(), job->hang_at) >= 0) {
 		hrtimer_try_to_cancel(&engine->complete);
 		vgem_engine_retire(engine, -ETIMEDOUT);
 		engine->hung++;
 		hung = true;
+	} else if (job) {
+		/*
+		 * Early for the job now running (armed for an earlier one):
+		 * its own time comes later. Each job keeps the bound it
+		 * started with, whatever hang_ms says meanwhile.
+		 */
+		hrtimer_set_expires(t, job->hang_at);
+		ret = HRTIMER_RESTART;
 	}
 	spin_unlock_irqrestore(&engine->lock, flags);
 	if (hung)
 		queue_work(engine->wq, &engine->work);
-	return HRTIMER_NORESTART;
+	return ret;
 }
 
 static void vgem_job_free(struct vgem_job *job)
@@ -310,7 +314,9 @@ static void vgem_engine_work(struct work_struct *work)
 		job->started = ktime_get();
 		job->deadline = ktime_add_ns(job->started,
 					     job->args.duration_ns);
-		hrtimer_start(&engine->hangcheck, vgem_hang_deadline(job),
+		job->hang_at = ktime_add_ms(job->deadline,
+					    READ_ONCE(vgem_hang_ms));
+		hrtimer_start(&engine->hangcheck, job->hang_at,
 			      HRTIMER_MODE_ABS_HARD);
 	}
 	spin_unlock_irqrestore(&engine->lock, flags);
