@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "drmtest.h"
@@ -27,25 +28,66 @@
 
 static char ko_path[PATH_MAX];
 
+/* Was @path built for the running kernel? (its vermagic starts so) */
+static bool built_for_me(const char *path)
+{
+	static const char key[] = "vermagic=";
+	struct utsname u;
+	char *buf, *p;
+	bool ok = false;
+	FILE *f;
+	long n;
+
+	if (uname(&u) || !(f = fopen(path, "rb")))
+		return false;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = n > 0 ? malloc(n + 1) : NULL;
+	if (buf && fread(buf, 1, n, f) == (size_t)n) {
+		buf[n] = 0;
+		for (p = buf; p + sizeof(key) < buf + n; p++) {
+			if (!memcmp(p, key, sizeof(key) - 1)) {
+				p += sizeof(key) - 1;
+				ok = !strncmp(p, u.release, strlen(u.release)) &&
+				     p[strlen(u.release)] == ' ';
+				break;
+			}
+		}
+	}
+	free(buf);
+	fclose(f);
+	return ok;
+}
+
 static bool find_ko(void)
 {
-	/* What scripts/check loaded (the debug build under check-debug). */
-	const char *env = getenv("CF_MODULE_VKMS") ?: getenv("VKMS_KO");
-	char exe[PATH_MAX];
+	static const char *const rel[] = {
+		/* make check-debug builds a copy of the tree there */
+		"build/debug/drivers/gpu/drm/vkms/vkms.ko",
+		"drivers/gpu/drm/vkms/vkms.ko",
+	};
+	const char *env = getenv("VKMS_KO");
+	char exe[PATH_MAX], *top;
 	ssize_t n;
 
 	if (env) {
 		snprintf(ko_path, sizeof(ko_path), "%s", env);
-		return access(ko_path, R_OK) == 0;
+		return built_for_me(ko_path);
 	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0)
 		return false;
 	exe[n] = 0;
 	/* <top>/build/tests/igt/<binary> */
-	snprintf(ko_path, sizeof(ko_path),
-		 "%s/../../../drivers/gpu/drm/vkms/vkms.ko", dirname(exe));
-	return access(ko_path, R_OK) == 0;
+	top = dirname(exe);
+	for (unsigned int i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(ko_path, sizeof(ko_path), "%s/../../../%s", top,
+			 rel[i]);
+		if (built_for_me(ko_path))
+			return true;
+	}
+	return false;
 }
 
 static int unload(void)

@@ -224,17 +224,16 @@ static inline bool vkms_layer_on_line(const struct vkms_layer *l, int y)
 	return y >= l->dst.y1 && y < l->dst.y2;
 }
 
+/* Size the buffers for a @w x @h frame; they are kept while it fits. */
 static int vkms_composer_size(struct vkms_composer *c, u16 w, u16 h)
 {
 	size_t size = (size_t)w * h * 4;
 
-	if (c->out && c->out_size == size && c->width == w) {
-		c->height = h;
-		return 0;
+	if (!c->out || c->out_size != size) {
+		kvfree(c->out);
+		c->out = kvmalloc(size, GFP_KERNEL);
+		c->out_size = c->out ? size : 0;
 	}
-	kvfree(c->out);
-	c->out = kvmalloc(size, GFP_KERNEL);
-	c->out_size = c->out ? size : 0;
 	c->width = w;
 	c->height = h;
 	if (w > c->line_px) {

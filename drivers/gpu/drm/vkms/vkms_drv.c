@@ -39,6 +39,8 @@
 #include <linux/platform_device.h>
 
 #include <drm/drm_atomic_helper.h>
+#include <drm/drm_connector.h>
+#include <drm/drm_crtc.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
@@ -47,6 +49,7 @@
 #include <drm/drm_ioctl.h>
 #include <drm/drm_managed.h>
 #include <drm/drm_mode_config.h>
+#include <drm/drm_plane.h>
 #include <drm/drm_vblank.h>
 
 #include "vkms_drv.h"
@@ -117,6 +120,29 @@ static void vkms_release_wq(struct drm_device *drm, void *arg)
 	destroy_workqueue(vkms->commit_wq);
 }
 
+/* The resets allocate the initial states; an object left without fails. */
+static int vkms_check_states(struct drm_device *drm)
+{
+	struct drm_connector_list_iter iter;
+	struct drm_connector *connector;
+	struct drm_plane *plane;
+	struct drm_crtc *crtc;
+	int ret = 0;
+
+	drm_for_each_crtc(crtc, drm)
+		if (!crtc->state)
+			return -ENOMEM;
+	drm_for_each_plane(plane, drm)
+		if (!plane->state)
+			return -ENOMEM;
+	drm_connector_list_iter_begin(drm, &iter);
+	drm_for_each_connector_iter(connector, &iter)
+		if (!connector->state)
+			ret = -ENOMEM;
+	drm_connector_list_iter_end(&iter);
+	return ret;
+}
+
 static int vkms_modeset_init(struct vkms_device *vkms)
 {
 	struct drm_device *drm = &vkms->drm;
@@ -142,7 +168,7 @@ static int vkms_modeset_init(struct vkms_device *vkms)
 			return ret;
 	}
 	drm_mode_config_reset(drm);
-	return 0;
+	return vkms_check_states(drm);
 }
 
 static int vkms_create(void)
