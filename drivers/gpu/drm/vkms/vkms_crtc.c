@@ -30,6 +30,9 @@
 
 #include "vkms_drv.h"
 
+#define CREATE_TRACE_POINTS
+#include "vkms_trace.h"
+
 /* Called with out->lock held. The ring's last request, or NULL. */
 static struct vkms_compose_req *vkms_ring_last(struct vkms_output *out)
 {
@@ -188,17 +191,22 @@ void vkms_flip_arm(struct vkms_flip *flip, bool keep)
 {
 	struct vkms_output *out = flip->out;
 	struct drm_crtc *crtc = &out->crtc;
+	bool gated = flip->vc;
 	unsigned long flags;
 	bool running;
+	ktime_t armed;
 
 	spin_lock_irqsave(&out->lock, flags);
 	running = out->running;
-	flip->armed = ktime_get();
+	armed = ktime_get();
+	flip->armed = armed;
 	flip->keep = keep || !running;
 	if (running)
 		list_add_tail(&flip->node, &out->pending);
 	out->stats.flips_armed++;
 	spin_unlock_irqrestore(&out->lock, flags);
+	/* Not @flip: once in the pending list, the latch may free it. */
+	trace_vkms_flip_armed(out->index, armed, gated, keep || !running);
 	if (running)
 		return;
 
