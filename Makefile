@@ -47,6 +47,11 @@ IGT_BINS := $(patsubst $(SRC)/tests/igt/%.c,$(BUILD)/tests/igt/%,$(IGT_SRCS))
 TOOL_SRCS := $(wildcard $(SRC)/tools/*.c)
 TOOL_BINS := $(patsubst $(SRC)/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 HARNESS_BIN := $(BUILD)/tests/igt/harness_selftest
+# The demo writes its writeback captures as PNG (libpng).
+PNG_CFLAGS := $(shell pkg-config --cflags libpng 2>/dev/null)
+PNG_LIBS := $(shell pkg-config --libs libpng 2>/dev/null)
+$(BUILD)/tools/flipdemo: USER_CFLAGS += $(PNG_CFLAGS)
+$(BUILD)/tools/flipdemo: USER_LDLIBS += $(PNG_LIBS)
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(SRC) CROSSFENCE_WERROR=$(WERROR)
 

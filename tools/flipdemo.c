@@ -4,7 +4,10 @@
  *
  *   flipdemo run OUTDIR [--frames N] [--mode WxH] [--dur MIN:MAX]
  *                       [--paths callback,userwait,worker] [--seed S]
+ *                       [--captures N] [--crc 0|1] [--busy N]
+ *                       [--trace all|armed|none]
  *   flipdemo crc W H FIRST LAST   expected CRC of each pattern frame
+ *   flipdemo png RAW W H FRAME OUT.png
  *
  * "run" (in the VM): modesets vkms output 0, makes a ring of 3 vgem buffers
  * imported into vkms, and for each frame submits VGEM_OP_PATTERN (the frame
@@ -19,9 +22,23 @@
  * For every frame it records the fence's signal time (its sync_file
  * timestamp) and the latch (the flip event's vblank time and sequence); it
  * captures the CRC of every vblank; it traces fence signals, flip
- * deliveries, work items and wake-ups through tracefs. It writes
- * OUTDIR/PATH.frames.csv, PATH.crc.csv, PATH.trace and meta.txt; the host
- * (scripts/demo) verifies and reports.
+ * deliveries, flip arming (vkms's vkms_flip_armed), work items and
+ * wake-ups through tracefs ("--trace armed": the arming only, for long
+ * runs). It writes OUTDIR/PATH.frames.csv, PATH.crc.csv, PATH.trace,
+ * PATH.stats (vkms's counters, their change over the path) and meta.txt;
+ * the host (scripts/demo) verifies and reports.
+ *
+ * "--captures N" takes N frames of each path, evenly spread, through the
+ * output's writeback connector: the frame's flip commit carries a
+ * writeback job, so the capture is of the vblank that latched that frame.
+ * Each lands in PATH.wb.FRAME.raw (XRGB8888, rows packed), its out-fence
+ * status in PATH.wb.csv. "--crc 0" leaves the CRC off (benchmarks: no
+ * composition each vblank). "--busy N" keeps N CPU-bound processes
+ * (normal priority) spinning during the run.
+ *
+ * "png" (on the host): writes a capture as an RGB PNG (libpng) and prints
+ * its CRC (as "crc" computes it) and how many pixels differ from the
+ * pattern of FRAME.
  *
  * "crc" (on the host, fast): the CRC vkms computes of a full-screen frame
  * showing the pattern of each frame number, one per line.
@@ -29,11 +46,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <png.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +65,9 @@
 #define RING 3
 #define MAX_CRC 65536
 #define TRACING "/sys/kernel/tracing"
+#define MAX_BUSY 16
+
+enum { TRACE_NONE, TRACE_ARMED, TRACE_ALL };
 
 struct opts {
 	const char *out;
@@ -51,7 +75,25 @@ struct opts {
 	int dur_min_ms, dur_max_ms;
 	char paths[128];
 	unsigned int seed;
+	int captures;
+	int crc;
+	int busy;
+	int trace;
 };
+
+/* The writeback connector's capture buffer, when frames are captured. */
+struct capture {
+	struct kms_fb fb;
+	bool on;
+};
+
+/* vkms's counters written to PATH.stats: their change over a path. */
+static const char *const stat_names[] = {
+	"vblanks", "flips_armed", "flips_latched", "missed_latches",
+	"flips_gated", "flips_worker", "fence_errors",
+};
+
+#define NSTATS (sizeof(stat_names) / sizeof(stat_names[0]))
 
 struct frame {
 	int dur_us;
@@ -100,22 +142,25 @@ static void write_file(const char *path, const char *text)
 	close(fd);
 }
 
-static bool trace_start(void)
+static bool trace_start(int what)
 {
 	static const char *const events[] = {
+		"vkms/vkms_flip_armed",
 		"fence/fence_signaled", "drm/drm_vblank_event_delivered",
 		"sched/sched_wakeup", "workqueue/workqueue_execute_start",
 		"workqueue/workqueue_execute_end",
 	};
+	size_t n = what == TRACE_ALL ? sizeof(events) / sizeof(events[0]) : 1;
 	char path[256];
 
-	if (access(TRACING "/trace", W_OK))
+	if (what == TRACE_NONE || access(TRACING "/trace", W_OK))
 		return false;
 	write_file(TRACING "/tracing_on", "0");
 	write_file(TRACING "/trace_clock", "mono");
 	write_file(TRACING "/buffer_size_kb", "16384");
 	write_file(TRACING "/trace", "");
-	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+	write_file(TRACING "/set_event", "");
+	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), TRACING "/events/%s/enable",
 			 events[i]);
 		write_file(path, "1");
@@ -154,22 +199,72 @@ static void progress(const char *path, int done, int total)
 	fflush(stdout);
 }
 
+/* Whether frame @i of @o is one of the @o->captures captured ones. */
+static bool captured(const struct opts *o, int i)
+{
+	for (int k = 1; k <= o->captures; k++)
+		if (i == (int)((long long)k * o->frames / (o->captures + 1)))
+			return true;
+	return false;
+}
+
+/* Wait for a capture's out-fence; save the capture; its status. */
+static int save_capture(const struct opts *o, const char *path,
+			struct capture *wb, int i, int fence)
+{
+	char file[512];
+	int status;
+	FILE *raw;
+
+	if (!kms_sync_file_wait(fence, 10000))
+		return 0;
+	status = kms_sync_file_status(fence, NULL);
+	if (status != 1)
+		return status;
+	snprintf(file, sizeof(file), "%s/%s.wb.%d.raw", o->out, path, i);
+	raw = fopen(file, "w");
+	igt_assert(raw);
+	for (uint32_t y = 0; y < wb->fb.height; y++)
+		igt_assert_eq(fwrite(wb->fb.map + (size_t)y * wb->fb.pitch,
+				     (size_t)wb->fb.width * 4, 1, raw), 1);
+	igt_assert_eq(fclose(raw), 0);
+	return status;
+}
+
+static void read_stats(struct kms_dev *dev, int index, uint64_t *v)
+{
+	for (size_t i = 0; i < NSTATS; i++)
+		v[i] = kms_stat(dev, index, stat_names[i]);
+}
+
 static int run_path(struct opts *o, const char *path,
-		    struct kms_dev *dev, int vgem, struct kms_vgem_bo *ring)
+		    struct kms_dev *dev, int vgem, struct kms_vgem_bo *ring,
+		    struct capture *wb)
 {
 	const struct kms_output *out = &dev->out[0];
 	struct crc_log *log = calloc(1, sizeof(*log));
 	struct frame *f = calloc(o->frames, sizeof(*f));
 	bool userwait = !strcmp(path, "userwait");
+	uint64_t before[NSTATS], after[NSTATS];
+	FILE *csv, *wbcsv = NULL;
 	bool traced;
 	char file[512];
-	FILE *csv;
 
 	igt_assert(log && f);
 	igt_assert(kms_param_set("gate", strcmp(path, "worker") ? 1 : 0));
-	kms_crc_start(dev, out->index, &log->crc);
-	igt_assert_eq(pthread_create(&log->thread, NULL, crc_reader, log), 0);
-	traced = trace_start();
+	if (wb->on) {
+		snprintf(file, sizeof(file), "%s/%s.wb.csv", o->out, path);
+		wbcsv = fopen(file, "w");
+		igt_assert(wbcsv);
+		fprintf(wbcsv, "frame,status\n");
+	}
+	if (o->crc) {
+		kms_crc_start(dev, out->index, &log->crc);
+		igt_assert_eq(pthread_create(&log->thread, NULL, crc_reader,
+					     log), 0);
+	}
+	read_stats(dev, out->index, before);
+	traced = trace_start(o->trace);
 
 	for (int i = 0; i < o->frames; i++) {
 		struct kms_vgem_bo *bo = &ring[i % RING];
@@ -177,9 +272,10 @@ static int run_path(struct opts *o, const char *path,
 				      .height = bo->height, .pitch = bo->pitch,
 				      .size = bo->size };
 		struct drm_vgem_submit s = vgem_submit_desc(&vb, VGEM_OP_PATTERN);
+		bool capture = wb->on && captured(o, i);
+		int fence, ret, wb_fence = -1;
 		struct kms_event ev;
 		struct kms_req *req;
-		int fence, ret;
 
 		f[i].dur_us = o->dur_min_ms * 1000 +
 			      rand_r(&o->seed) %
@@ -193,6 +289,13 @@ static int run_path(struct opts *o, const char *path,
 
 		req = kms_req_new(dev);
 		kms_req_set(req, out->primary, "FB_ID", bo->fb_id);
+		if (capture) {
+			kms_req_set(req, out->wb_connector_id,
+				    "WRITEBACK_FB_ID", wb->fb.id);
+			kms_req_set(req, out->wb_connector_id,
+				    "WRITEBACK_OUT_FENCE_PTR",
+				    (uint64_t)(uintptr_t)&wb_fence);
+		}
 		do {
 			ret = kms_req_commit_data(req, DRM_MODE_ATOMIC_NONBLOCK |
 						  DRM_MODE_PAGE_FLIP_EVENT, i);
@@ -207,6 +310,12 @@ static int run_path(struct opts *o, const char *path,
 		f[i].seq = ev.sequence;
 		f[i].status = kms_sync_file_status(fence, &f[i].t_signal);
 		close(fence);
+		if (capture) {
+			igt_assert(wb_fence >= 0);
+			fprintf(wbcsv, "%d,%d\n", i,
+				save_capture(o, path, wb, i, wb_fence));
+			close(wb_fence);
+		}
 		if ((i + 1) % (o->frames / 10 ? o->frames / 10 : 1) == 0 ||
 		    i + 1 == o->frames)
 			progress(path, i + 1, o->frames);
@@ -217,9 +326,22 @@ static int run_path(struct opts *o, const char *path,
 		snprintf(file, sizeof(file), "%s/%s.trace", o->out, path);
 		trace_stop(file);
 	}
-	log->stop = 1;
-	pthread_join(log->thread, NULL);
-	kms_crc_stop(&log->crc);
+	read_stats(dev, out->index, after);
+	if (o->crc) {
+		log->stop = 1;
+		pthread_join(log->thread, NULL);
+		kms_crc_stop(&log->crc);
+	}
+	if (wbcsv)
+		fclose(wbcsv);
+
+	snprintf(file, sizeof(file), "%s/%s.stats", o->out, path);
+	csv = fopen(file, "w");
+	igt_assert(csv);
+	for (size_t k = 0; k < NSTATS; k++)
+		fprintf(csv, "%s %llu\n", stat_names[k],
+			(unsigned long long)(after[k] - before[k]));
+	fclose(csv);
 
 	snprintf(file, sizeof(file), "%s/%s.frames.csv", o->out, path);
 	csv = fopen(file, "w");
@@ -243,9 +365,58 @@ static int run_path(struct opts *o, const char *path,
 	return 0;
 }
 
+/* N CPU-bound processes at normal priority; they die with us. */
+static int busy_start(int n, pid_t *pids)
+{
+	for (int i = 0; i < n; i++) {
+		pids[i] = fork();
+		igt_assert(pids[i] >= 0);
+		if (!pids[i]) {
+			volatile unsigned long spin = 0;
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				spin++;
+		}
+	}
+	return n;
+}
+
+static void busy_stop(int n, pid_t *pids)
+{
+	for (int i = 0; i < n; i++) {
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], NULL, 0);
+	}
+}
+
+/* Join the writeback connector to output 0 and make its buffer. */
+static void capture_setup(struct kms_dev *dev, const struct opts *o,
+			  struct capture *wb)
+{
+	const struct kms_output *out = &dev->out[0];
+	struct kms_req *req;
+
+	memset(wb, 0, sizeof(*wb));
+	if (!o->captures)
+		return;
+	if (!out->wb_connector_id) {
+		printf("flipdemo: no writeback connector, no captures\n");
+		return;
+	}
+	kms_fb_create(dev->fd, o->w, o->h, DRM_FORMAT_XRGB8888, &wb->fb);
+	req = kms_req_new(dev);
+	kms_req_set(req, out->wb_connector_id, "CRTC_ID", out->crtc_id);
+	igt_assert_eq(kms_req_commit(req, DRM_MODE_ATOMIC_ALLOW_MODESET), 0);
+	kms_req_free(req);
+	wb->on = true;
+}
+
 static void run(struct opts *o)
 {
 	struct kms_vgem_bo ring[RING];
+	pid_t busy[MAX_BUSY];
+	struct capture wb;
 	drmModeModeInfo mode;
 	struct kms_dev dev;
 	struct kms_fb first;
@@ -263,23 +434,31 @@ static void run(struct opts *o)
 	first = (struct kms_fb){ .fd = dev.fd, .id = ring[0].fb_id,
 		.width = o->w, .height = o->h, .format = DRM_FORMAT_XRGB8888 };
 	kms_modeset(&dev, &dev.out[0], &mode, &first);
+	capture_setup(&dev, o, &wb);
 
 	snprintf(file, sizeof(file), "%s/meta.txt", o->out);
 	meta = fopen(file, "w");
 	igt_assert(meta);
 	fprintf(meta, "width %d\nheight %d\nrefresh_ns %llu\nframes %d\n"
-		"dur_min_ms %d\ndur_max_ms %d\nseed %u\npid %d\n", o->w, o->h,
+		"dur_min_ms %d\ndur_max_ms %d\nseed %u\npid %d\n"
+		"captures %d\ncrc %d\nbusy %d\ntrace %d\n", o->w, o->h,
 		(unsigned long long)kms_mode_frame_ns(&mode), o->frames,
-		o->dur_min_ms, o->dur_max_ms, o->seed, getpid());
+		o->dur_min_ms, o->dur_max_ms, o->seed, getpid(),
+		wb.on ? o->captures : 0, o->crc, o->busy, o->trace);
 	fclose(meta);
 
-	printf("flipdemo: %dx%d, %d frames per path, jobs of %d-%d ms\n",
-	       o->w, o->h, o->frames, o->dur_min_ms, o->dur_max_ms);
+	printf("flipdemo: %dx%d, %d frames per path, jobs of %d-%d ms%s\n",
+	       o->w, o->h, o->frames, o->dur_min_ms, o->dur_max_ms,
+	       o->busy ? ", CPUs loaded" : "");
+	busy_start(o->busy, busy);
 	for (p = strtok_r(o->paths, ",", &save); p;
 	     p = strtok_r(NULL, ",", &save))
-		run_path(o, p, &dev, vgem, ring);
+		run_path(o, p, &dev, vgem, ring, &wb);
+	busy_stop(o->busy, busy);
 	kms_param_set("gate", 1);
 	kms_disable(&dev, &dev.out[0]);
+	if (wb.on)
+		kms_fb_destroy(&wb.fb);
 	for (int i = 0; i < RING; i++)
 		kms_vgem_bo_destroy(&dev, &ring[i]);
 	close(vgem);
@@ -305,21 +484,124 @@ static void crcs(int w, int h, int first, int last)
 	free(row);
 }
 
+/*
+ * A capture (w x h XRGB8888, rows packed) as an 8-bit RGB PNG. Prints its
+ * CRC and the pixels (RGB) that differ from the pattern of @frame.
+ */
+static int write_png(const char *raw, int w, int h, int frame,
+		     const char *dst)
+{
+	size_t row_len = (size_t)w * 4;
+	uint32_t *row = malloc(row_len);
+	png_bytep rgb = malloc((size_t)w * 3);
+	long diff = 0, first_x = -1, first_y = -1;
+	uint32_t crc = ~0u;
+	png_structp png;
+	png_infop info;
+	FILE *in, *out;
+
+	if (!row || !rgb)
+		goto err_mem;
+	in = fopen(raw, "r");
+	if (!in) {
+		perror(raw);
+		goto err_mem;
+	}
+	out = fopen(dst, "wb");
+	if (!out) {
+		perror(dst);
+		goto err_in;
+	}
+	png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+	if (!png)
+		goto err_out;
+	info = png_create_info_struct(png);
+	if (!info || setjmp(png_jmpbuf(png)))
+		goto err_png;
+	png_init_io(png, out);
+	png_set_IHDR(png, info, w, h, 8, PNG_COLOR_TYPE_RGB,
+		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+		     PNG_FILTER_TYPE_DEFAULT);
+	png_write_info(png, info);
+	for (int y = 0; y < h; y++) {
+		if (fread(row, row_len, 1, in) != 1) {
+			fprintf(stderr, "flipdemo: %s: short capture\n", raw);
+			goto err_png;
+		}
+		crc = kms_crc32(crc, row, row_len);
+		for (int x = 0; x < w; x++) {
+			uint32_t want = vgem_pattern_pixel(x, y, frame);
+
+			if ((row[x] ^ want) & 0xffffff) {
+				if (!diff++) {
+					first_x = x;
+					first_y = y;
+				}
+			}
+			rgb[3 * x] = row[x] >> 16;
+			rgb[3 * x + 1] = row[x] >> 8;
+			rgb[3 * x + 2] = row[x];
+		}
+		png_write_row(png, rgb);
+	}
+	png_write_end(png, NULL);
+	png_destroy_write_struct(&png, &info);
+	fclose(in);
+	free(rgb);
+	free(row);
+	if (fclose(out)) {
+		perror(dst);
+		return 1;
+	}
+	printf("crc %08x diff %ld first %ld,%ld\n", crc, diff, first_x,
+	       first_y);
+	return 0;
+
+err_png:
+	png_destroy_write_struct(&png, &info);
+err_out:
+	fclose(out);
+	unlink(dst);
+err_in:
+	fclose(in);
+err_mem:
+	free(rgb);
+	free(row);
+	return 1;
+}
+
+static void usage(void)
+{
+	fputs("usage: flipdemo run OUTDIR [--frames N] [--mode WxH]\n"
+	      "         [--dur MIN:MAX] [--paths LIST] [--seed S]\n"
+	      "         [--captures N] [--crc 0|1] [--busy N]\n"
+	      "         [--trace all|armed|none]\n"
+	      "       flipdemo crc W H FIRST LAST\n"
+	      "       flipdemo png RAW W H FRAME OUT.png\n", stderr);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .frames = 300, .w = 1280, .h = 720,
 			  .dur_min_ms = 2, .dur_max_ms = 20,
 			  .paths = "callback,userwait,worker",
-			  .seed = (unsigned int)time(NULL) };
+			  .seed = (unsigned int)time(NULL),
+			  .captures = 0, .crc = 1, .busy = 0,
+			  .trace = TRACE_ALL };
 
 	if (argc == 6 && !strcmp(argv[1], "crc")) {
 		crcs(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]),
 		     atoi(argv[5]));
 		return 0;
 	}
+	if (argc == 7 && !strcmp(argv[1], "png")) {
+		if (atoi(argv[3]) < 1 || atoi(argv[4]) < 1)
+			return 2;
+		return write_png(argv[2], atoi(argv[3]), atoi(argv[4]),
+			   atoi(argv[5]), argv[6]);
+	}
 	if (argc < 3 || strcmp(argv[1], "run")) {
-		fprintf(stderr, "usage: flipdemo run OUTDIR [--frames N] [--mode WxH] [--dur MIN:MAX] [--paths LIST] [--seed S]\n"
-			"       flipdemo crc W H FIRST LAST\n");
+		usage();
 		return 2;
 	}
 	o.out = argv[2];
@@ -335,10 +617,25 @@ int main(int argc, char **argv)
 			snprintf(o.paths, sizeof(o.paths), "%s", argv[i + 1]);
 		else if (!strcmp(argv[i], "--seed"))
 			o.seed = strtoul(argv[i + 1], NULL, 0);
+		else if (!strcmp(argv[i], "--captures"))
+			o.captures = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--crc"))
+			o.crc = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--busy"))
+			o.busy = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--trace"))
+			o.trace = !strcmp(argv[i + 1], "none") ? TRACE_NONE :
+				  !strcmp(argv[i + 1], "armed") ? TRACE_ARMED :
+				  TRACE_ALL;
+		else
+			o.frames = 0;	/* unknown option */
 	}
-	if (o.frames < 1 || o.w < 64 || o.h < 64 ||
-	    o.dur_min_ms < 0 || o.dur_max_ms < o.dur_min_ms) {
+	if ((argc - 3) % 2 || o.frames < 1 || o.w < 64 || o.h < 64 ||
+	    o.dur_min_ms < 0 || o.dur_max_ms < o.dur_min_ms ||
+	    o.captures < 0 || o.captures > o.frames || o.busy < 0 ||
+	    o.busy > MAX_BUSY) {
 		fprintf(stderr, "flipdemo: bad options\n");
+		usage();
 		return 2;
 	}
 	run(&o);
