@@ -184,8 +184,10 @@ sparse: need-kdir
 setup:
 	$(SRC)/scripts/setup
 
+# Without the test-only modules of tests/kmod/ (modules.order without them).
 install: modules
-	$(KMAKE) modules_install
+	$(KMAKE) CROSSFENCE_NO_TEST_MODULES=1 modules
+	$(KMAKE) CROSSFENCE_NO_TEST_MODULES=1 modules_install
 
 clean:
 	-[ -f "$(KDIR)/Makefile" ] && $(KMAKE) clean
