@@ -109,13 +109,18 @@ static void fence_export_signal_locked(struct fence_export *e)
 	dma_fence_signal_timestamp_locked(&e->base, fence_timestamp(e->fence));
 }
 
-/* Runs in our fence's signal, with the lock both fences share held. */
+/*
+ * Runs in our fence's signal, with the lock both fences share held. An
+ * allocated export is kept alive for it by a reference of its own; an
+ * embedded one needs none, see fence_export_setup().
+ */
 static void fence_export_cb(struct fence *fence, struct fence_cb *cb)
 {
 	struct fence_export *e = container_of(cb, struct fence_export, cb);
 
 	fence_export_signal_locked(e);
-	dma_fence_put(&e->base);	/* the callback's reference */
+	if (!test_bit(FENCE_EXPORT_EMBEDDED_BIT, &e->base.flags))
+		dma_fence_put(&e->base);	/* the callback's reference */
 }
 
 /* Makes @e stand for @fence; returns its first reference. */
@@ -133,16 +138,27 @@ static struct dma_fence *fence_export_setup(struct fence_export *e,
 	e->fence = fence_get(fence);
 	dma_fence_init(&e->base, &fence_export_ops, fence->lock,
 		       fence->context, fence->seqno);
+	/* Not published yet: no other writer of the flags. */
 	if (embedded)
-		set_bit(FENCE_EXPORT_EMBEDDED_BIT, &e->base.flags);
+		__set_bit(FENCE_EXPORT_EMBEDDED_BIT, &e->base.flags);
 
+	/*
+	 * The pending callback must not outlive the export's storage. An
+	 * allocated export takes a reference for it. Embedded storage is
+	 * freed with @fence, and @fence runs (or drops, signaling them with
+	 * an error) its callbacks before it is freed: the callback cannot
+	 * outlive it, even if every reference of the export is gone by then
+	 * (signaling a dma_fence nobody holds only writes its own storage).
+	 */
+	if (!embedded)
+		dma_fence_get(&e->base);
 	spin_lock_irqsave(fence->lock, flags);
-	dma_fence_get(&e->base);	/* for the callback */
 	if (__fence_add_callback(fence, &e->cb, fence_export_cb)) {
 		/* Already signaled: so is the export, at once. */
 		fence_export_signal_locked(e);
 		spin_unlock_irqrestore(fence->lock, flags);
-		dma_fence_put(&e->base);
+		if (!embedded)
+			dma_fence_put(&e->base);
 		return &e->base;
 	}
 	spin_unlock_irqrestore(fence->lock, flags);

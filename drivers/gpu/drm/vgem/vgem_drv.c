@@ -56,6 +56,7 @@ static int vgem_open(struct drm_device *dev, struct drm_file *file)
 	kref_init(&vfile->ref);
 	mutex_init(&vfile->fence_lock);
 	idr_init_base(&vfile->fence_idr, 1);
+	INIT_DELAYED_WORK(&vfile->expire, vgem_fence_expire_work);
 	atomic_set(&vfile->jobs, 0);
 	file->driver_priv = vfile;
 	return 0;
@@ -177,9 +178,15 @@ static int __init vgem_init(void)
 		return -EINVAL;
 	}
 
+	ret = vgem_fence_cache_init();
+	if (ret)
+		return ret;
+
 	pdev = platform_device_register_simple("vgem", -1, NULL, 0);
-	if (IS_ERR(pdev))
-		return PTR_ERR(pdev);
+	if (IS_ERR(pdev)) {
+		ret = PTR_ERR(pdev);
+		goto out_cache;
+	}
 
 	if (!devres_open_group(&pdev->dev, NULL, GFP_KERNEL)) {
 		ret = -ENOMEM;
@@ -213,6 +220,8 @@ out_devres:
 	devres_release_group(&pdev->dev, NULL);
 out_unregister:
 	platform_device_unregister(pdev);
+out_cache:
+	vgem_fence_cache_fini();
 	return ret;
 }
 
@@ -228,6 +237,7 @@ static void __exit vgem_exit(void)
 	vgem_engines_fini(vgem_device);
 	devres_release_group(&pdev->dev, NULL);
 	platform_device_unregister(pdev);
+	vgem_fence_cache_fini();
 }
 
 module_init(vgem_init);

@@ -89,6 +89,8 @@ struct vgem_file {
 	struct mutex fence_lock;
 	struct idr fence_idr;		/* id -> struct fence *, or NULL */
 	unsigned int fence_ids;		/* ids allocated */
+	/* Signals the attached fences of the file when they are due. */
+	struct delayed_work expire;
 	atomic_t jobs;			/* jobs in flight */
 };
 
@@ -98,6 +100,9 @@ void vgem_file_put(struct vgem_file *vfile);
 int vgem_fence_id_alloc(struct vgem_file *vfile, struct fence *fence,
 			u32 *id);
 void vgem_fence_file_close(struct vgem_file *vfile);
+void vgem_fence_expire_work(struct work_struct *work);
+int vgem_fence_cache_init(void);
+void vgem_fence_cache_fini(void);
 int vgem_fence_attach_ioctl(struct drm_device *dev, void *data,
 			    struct drm_file *file);
 int vgem_fence_signal_ioctl(struct drm_device *dev, void *data,
