@@ -213,6 +213,67 @@ static void vkms_copy_x(u32 *dst, const u8 *src, unsigned int n)
 		dst[n - 1] = get_unaligned_le32(src + 4 * (n - 1)) | 0xff000000;
 }
 
+static bool vkms_is_rgb32(const struct vkms_layer *l)
+{
+	return l->format == DRM_FORMAT_XRGB8888 ||
+	       l->format == DRM_FORMAT_ARGB8888 ||
+	       l->format == DRM_FORMAT_XBGR8888 ||
+	       l->format == DRM_FORMAT_ABGR8888;
+}
+
+/*
+ * Blend @n pixels of @l, an 8-bit RGB layer of 4 bytes per pixel, read
+ * from @src, straight over the output pixels @row, when nothing else is
+ * blended there: the arithmetic of vkms_read_span(), vkms_blend_span() and
+ * vkms_write_line() over a line widened from @row, without the 16-bit
+ * lines in memory. The u16 results wrap as the 16-bit lines do.
+ */
+static void vkms_blend_rgb32(const struct vkms_layer *l, u32 *row,
+			     const u8 *src, unsigned int n)
+{
+	bool bgr = l->format == DRM_FORMAT_XBGR8888 ||
+		   l->format == DRM_FORMAT_ABGR8888;
+	int mode = l->has_alpha ? l->blend : DRM_MODE_BLEND_PIXEL_NONE;
+	u32 pa = l->alpha, ia = 0xffff - pa;
+	unsigned int i;
+
+	for (i = 0; i < n; i++, src += 4) {
+		u32 v = vkms_ld32(src), d = row[i];
+		u32 sr = ((v >> 16) & 0xff) * 257, sg = ((v >> 8) & 0xff) * 257;
+		u32 sb = (v & 0xff) * 257, e, ie, t;
+		u32 dr = ((d >> 16) & 0xff) * 257, dg = ((d >> 8) & 0xff) * 257;
+		u32 db = (d & 0xff) * 257;
+		u16 r, g, b;
+
+		if (bgr) {
+			t = sr;
+			sr = sb;
+			sb = t;
+		}
+		if (mode == DRM_MODE_BLEND_PIXEL_NONE) {
+			r = vkms_mul(sr, pa) + vkms_mul(dr, ia);
+			g = vkms_mul(sg, pa) + vkms_mul(dg, ia);
+			b = vkms_mul(sb, pa) + vkms_mul(db, ia);
+		} else if (mode == DRM_MODE_BLEND_COVERAGE) {
+			e = vkms_mul((v >> 24) * 257, pa);
+			ie = 0xffff - e;
+			r = vkms_mul(sr, e) + vkms_mul(dr, ie);
+			g = vkms_mul(sg, e) + vkms_mul(dg, ie);
+			b = vkms_mul(sb, e) + vkms_mul(db, ie);
+		} else {
+			ie = 0xffff - vkms_mul((v >> 24) * 257, pa);
+			r = min_t(u32, 0xffff, vkms_mul(sr, pa) +
+				  vkms_mul(dr, ie));
+			g = min_t(u32, 0xffff, vkms_mul(sg, pa) +
+				  vkms_mul(dg, ie));
+			b = min_t(u32, 0xffff, vkms_mul(sb, pa) +
+				  vkms_mul(db, ie));
+		}
+		row[i] = 0xff000000 | ((u32)(r >> 8) << 16) |
+			 ((u32)(g >> 8) << 8) | (b >> 8);
+	}
+}
+
 static inline const u8 *vkms_layer_src(const struct vkms_layer *l, int y)
 {
 	return l->vaddr + (size_t)(l->src.y1 + y - l->dst.y1) * l->pitch +
@@ -294,6 +355,89 @@ static void vkms_blend_layers(const struct vkms_frame *f, int from, int y,
 	}
 }
 
+/* The source of layer @l at line @y and column @x of the CRTC. */
+static inline const u8 *vkms_layer_at(const struct vkms_layer *l, int y,
+				      int x)
+{
+	return vkms_layer_src(l, y) + (size_t)(x - l->dst.x1) * l->cpp;
+}
+
+/*
+ * Blend the layers @from to @f->nlayers - 1 that are on line @y over
+ * @row, which holds the layers below them. The line is cut where a layer
+ * starts or ends; a piece that one layer covers alone is blended straight
+ * into @row when the layer is 8-bit RGB (vkms_blend_rgb32()), the others
+ * go through the 16-bit lines, from the topmost opaque layer over them
+ * (or from @row) up.
+ */
+static void vkms_compose_above(struct vkms_composer *c,
+			       const struct vkms_frame *f, int from, int y,
+			       u32 *row)
+{
+	int cut[2 * VKMS_PLANES_PER_CRTC], on[VKMS_PLANES_PER_CRTC];
+	int i, j, k, n = 0, ncut = 0;
+
+	for (i = from; i < f->nlayers; i++) {
+		const struct vkms_layer *l = &f->layers[i];
+
+		if (!vkms_layer_on_line(l, y) || l->dst.x1 >= l->dst.x2)
+			continue;
+		on[n++] = i;
+		cut[ncut++] = l->dst.x1;
+		cut[ncut++] = l->dst.x2;
+	}
+	/* sort the cuts (at most 2 per plane) */
+	for (i = 1; i < ncut; i++)
+		for (j = i; j > 0 && cut[j - 1] > cut[j]; j--)
+			swap(cut[j - 1], cut[j]);
+
+	for (k = 0; k + 1 < ncut; k++) {
+		int a = cut[k], b = cut[k + 1], top = -1, cnt = 0, first;
+		const struct vkms_layer *l = NULL;
+		unsigned int len = b - a;
+
+		if (a == b)
+			continue;
+		for (i = 0; i < n; i++) {
+			const struct vkms_layer *li = &f->layers[on[i]];
+
+			if (li->dst.x1 > a || li->dst.x2 < b)
+				continue;
+			cnt++;
+			l = li;
+			if (li->opaque)
+				top = i;
+		}
+		if (!cnt)
+			continue;
+		if (cnt == 1 && l->opaque && vkms_is_copyable(l)) {
+			vkms_copy_x(row + a, vkms_layer_at(l, y, a), len);
+			continue;
+		}
+		if (cnt == 1 && vkms_is_rgb32(l)) {
+			vkms_blend_rgb32(l, row + a, vkms_layer_at(l, y, a), len);
+			continue;
+		}
+		first = top >= 0 ? top : 0;
+		if (top < 0)
+			vkms_widen_line(c->acc, row + a, len);
+		for (i = first; i < n; i++) {
+			const struct vkms_layer *li = &f->layers[on[i]];
+			const u8 *src = vkms_layer_at(li, y, a);
+
+			if (li->dst.x1 > a || li->dst.x2 < b)
+				continue;
+			if (li->opaque) {
+				vkms_read_span(li, src, c->acc, len);
+			} else {
+				vkms_read_span(li, src, c->line, len);
+				vkms_blend_span(li, c->acc, c->line, len);
+			}
+		}
+		vkms_write_line(row + a, c->acc, len);
+	}
+}
+
 /* Compose line @y of @f into @row. */
 static void vkms_compose_line(struct vkms_composer *c,
 			      const struct vkms_frame *f, int y, u32 *row)
@@ -321,11 +465,8 @@ static void vkms_compose_line(struct vkms_composer *c,
 	if (base >= 0 && vkms_is_copyable(&f->layers[base])) {
 		/* Copy the line; blend what is above it over its span only. */
 		vkms_copy_x(row, vkms_layer_src(&f->layers[base], y), w);
-		if (x1 < x2) {
-			vkms_widen_line(c->acc, row + x1, x2 - x1);
-			vkms_blend_layers(f, base + 1, y, c->acc, x1, c->line);
-			vkms_write_line(row + x1, c->acc, x2 - x1);
-		}
+		if (x1 < x2)
+			vkms_compose_above(c, f, base + 1, y, row);
 		return;
 	}
 	if (base < 0)
