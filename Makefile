@@ -113,8 +113,9 @@ check check-harness demo bench fuzz:
 	@$(SRC)/scripts/setup --if-needed
 	@$(MAKE) --no-print-directory _$@
 
+# CHECK_OUT=DIR: results there instead of out/check (concurrent runs)
 _check: build
-	$(SRC)/scripts/check --kver $(KVER)
+	$(SRC)/scripts/check --kver $(KVER) $(if $(CHECK_OUT),--out $(CHECK_OUT))
 
 _check-harness: test-modules user $(HARNESS_BIN)
 	$(SRC)/scripts/check --kver $(KVER) --harness
