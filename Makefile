@@ -52,6 +52,9 @@ PNG_CFLAGS := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIBS := $(shell pkg-config --libs libpng 2>/dev/null)
 $(BUILD)/tools/flipdemo: USER_CFLAGS += $(PNG_CFLAGS)
 $(BUILD)/tools/flipdemo: USER_LDLIBS += $(PNG_LIBS)
+# The demo's mirror checks the screendump PNGs (libpng).
+$(BUILD)/tools/mirror: USER_CFLAGS += $(PNG_CFLAGS)
+$(BUILD)/tools/mirror: USER_LDLIBS += $(PNG_LIBS)
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(SRC) CROSSFENCE_WERROR=$(WERROR)
 
