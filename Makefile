@@ -174,7 +174,7 @@ _check-debug: debug-modules user
 	@d=$$($(SRC)/scripts/debug-kernel/build) && \
 	$(SRC)/scripts/check --kver $$(cat $$d/kernelrelease) \
 		--kernel-image $$d/bzImage --moddir $$d/modroot \
-		--module-root $(DEBUG_TREE) --mem $(DEBUG_MEM) \
+		--module-root $(DEBUG_TREE) --mem $(DEBUG_MEM) --kunit \
 		--append "$(DEBUG_APPEND)"
 
 lint: checkpatch sparse
