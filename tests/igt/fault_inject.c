@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fault_inject: every allocation on the paths of our ioctls fails in turn.
- * Each failure must reach userspace as a clean errno (ENOMEM), leave
- * nothing behind (kmemleak scans after the suite), warn about nothing (the
- * runner fails on any kernel report), and the driver must still work: the
- * same operation, run again at once without a fault, succeeds.
+ * Each failure must reach userspace as a clean errno (ENOMEM; ENOSPC where
+ * shmem gives it, see dumb_run()), leave nothing behind (kmemleak scans
+ * after the suite), warn about nothing (the runner fails on any kernel
+ * report), and the driver must still work: the same operation, run again
+ * at once without a fault, succeeds.
  *
  * Needs the debug kernel (make check-debug): fault injection is not built
  * into Debian's kernel, and every subtest skips there.
@@ -43,9 +44,15 @@
  * kworker) is not the test's task, so its allocations are never fault
  * points of the test. The engine-worker subtest arms fail-nth on that
  * kworker itself, found by its name ("+vgem-engine0" while it runs our
- * work) and by its stack (asleep in vgem_job_run() until the job's
- * completion time), and checks that a failed draw fails the job's fence
- * with -EIO and nothing else.
+ * work) and by its state and stack (asleep in vgem_job_run() until the
+ * job's completion time, before the draw), and checks that a failed draw
+ * fails the job's fence with -EIO and nothing else. The draw's fault
+ * points are counted first (fail-nth armed out of reach), then N = 1..that
+ * count; fail-nth is disarmed as soon as the job's fence has signaled. The
+ * one residual risk: were the count too high, the kworker would keep an
+ * armed fail-nth from the end of the draw to that disarm (a few ms), and
+ * could fail an allocation of another work item; the loop stops at the
+ * first N that injected nothing.
  *
  * A new driver adds entries to the workload table below (a name, a device,
  * and the window of calls to run under fault).
@@ -1264,6 +1271,31 @@ static void setup(void)
 	close(fd);
 }
 
+/* Sites under our modules, each counted once over every workload. */
+static int distinct_our_sites(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < nresults; i++)
+		for (int j = 0; j < results[i].nsites; j++) {
+			const struct site *s = &results[i].site[j];
+			bool seen = false;
+
+			for (int k = 0; k <= i && !seen; k++)
+				for (int l = 0; l < results[k].nsites; l++) {
+					if (k == i && l == j)
+						break;
+					if (!strcmp(results[k].site[l].label,
+						    s->label)) {
+						seen = true;
+						break;
+					}
+				}
+			n += s->ours && !seen;
+		}
+	return n;
+}
+
 static void summary(void)
 {
 	int points = 0, failed = 0, absorbed = 0, ours = 0;
@@ -1287,9 +1319,9 @@ static void summary(void)
 		igt_info("   %-22s %4d fault points, %3d failed cleanly, %3d absorbed, %2d sites under our modules\n",
 			 results[i].name, results[i].points, results[i].failed,
 			 results[i].absorbed, result_our_sites(&results[i]));
-	igt_info("fault_inject: summary: %d injected faults (slab %d, page %d, engine worker %d): %d failed a call or a job cleanly, %d absorbed; %d sites under our modules (counted per workload and pass)\n",
+	igt_info("fault_inject: summary: %d injected faults (slab %d, page %d, engine worker %d): %d failed a call or a job cleanly, %d absorbed; %d sites under our modules (%d per workload and pass)\n",
 		 points, by_pass[0], by_pass[1], by_pass[2], failed, absorbed,
-		 ours);
+		 distinct_our_sites(), ours);
 }
 
 igt_main

@@ -22,8 +22,10 @@
  *    parent can reap), which signals their attached fences at once, so the
  *    10 s expiry never matters; what is left are the jobs, which complete
  *    within their durations: at most 3 clients x 5 jobs x 50 ms = 0.75 s of
- *    engine time, plus the worker freeing them. The budget is ten times
- *    that and more, for a slow TCG guest with KASAN;
+ *    engine time, plus, every fifth cycle, one job that hangs on purpose
+ *    and is retired by the hang check hang_ms (2 s) after its start, plus
+ *    the worker freeing them: under 3 s. The budget is more than three
+ *    times that, for a slow TCG guest with KASAN;
  *  - they are loaded again from their files with the parameters the suite
  *    loaded them with (CF_MODULE_<NAME>, CF_MODULE_<NAME>_ARGS), and a
  *    job round trip proves the device works.
@@ -56,6 +58,7 @@
 
 #include "drmtest.h"
 #include "igt.h"
+#include "kms.h"
 #include "vgem.h"
 
 #define CYCLES			20
@@ -249,6 +252,7 @@ static int npids;
 
 struct client {
 	int idx;
+	bool hang;	/* also submits a job that hangs (hang check) */
 	int fd;
 	int to_next, from_prev;	/* the ring of out-fences */
 	int ready, cmd;
@@ -432,6 +436,14 @@ static void vgem_client(struct client *c)
 		c_job(c, s, 20, c->idx, NULL, 0, 0);
 	}
 
+	/* A job that never completes: the hang check retires it. */
+	if (c->hang) {
+		struct vgem_bo h = c_bo(c, 4, 4);
+
+		c_job(c, vgem_submit_desc(&h, VGEM_OP_NOP), 20, c->idx, NULL, 0,
+		      VGEM_SUBMIT_HANG);
+	}
+
 	/* A mapping, held to the end. */
 	{
 		struct drm_mode_map_dumb m = { .handle = t[1].handle };
@@ -451,12 +463,79 @@ static void vgem_client(struct client *c)
 	_exit(0);
 }
 
-/* Clients per driver; vkms adds its flips here. */
+/*
+ * A vkms client (one a cycle: it is the display's master) leaves a flip
+ * gated on every output, each on a fence its own vgem file holds: output
+ * 0 on an attached write fence of the buffer (the implicit fence), the
+ * others on IN_FENCE_FD, the out-fence of a job held back by that fence.
+ * Killed or exiting, its files go with the flips in flight: closing vgem
+ * signals the attached fence (the flips arm, the job runs), closing vkms
+ * cancels what is still gated.
+ */
+static void vkms_client(struct client *c)
+{
+	drmModeModeInfo mode = kms_mode(128, 96);
+	struct kms_vgem_bo bo[KMS_MAX_OUTPUTS];
+	struct kms_fb front[KMS_MAX_OUTPUTS];
+	int gate_sync = -1;
+	struct kms_dev dev;
+	char cmd;
+
+	/* the kms helpers assert: a failure ends this client only */
+	if (sigsetjmp(igt_jmp, 1))
+		client_fail(c, "vkms client: an assertion failed");
+	c->fd = __drm_open_driver("vgem");
+	if (c->fd < 0)
+		client_fail(c, "open vgem: %s", strerror(errno));
+	kms_open(&dev);
+	for (int k = 0; k < dev.noutputs; k++) {
+		struct kms_req *req;
+		int in = -1;
+
+		kms_fb_create(dev.fd, 128, 96, DRM_FORMAT_XRGB8888, &front[k]);
+		kms_modeset(&dev, &dev.out[k], &mode, &front[k]);
+		kms_vgem_bo_create(&dev, c->fd, 128, 96, DRM_FORMAT_XRGB8888,
+				   &bo[k]);
+		if (k == 0) {
+			kms_vgem_fence_attach(c->fd, bo[0].handle, true);
+			gate_sync = kms_dmabuf_sync_file(bo[0].dmabuf_fd, true);
+		} else {
+			struct vgem_bo vb = { .handle = bo[k].handle,
+					      .width = 128, .height = 96,
+					      .pitch = bo[k].pitch,
+					      .size = bo[k].size };
+
+			in = c_job(c, vgem_submit_desc(&vb, VGEM_OP_FILL), 10,
+				   k, (int32_t[]){ gate_sync }, 1, 0);
+		}
+		req = kms_req_new(&dev);
+		kms_req_set(req, dev.out[k].primary, "FB_ID", bo[k].fb_id);
+		if (in >= 0)
+			kms_req_set(req, dev.out[k].primary, "IN_FENCE_FD", in);
+		if (kms_req_commit(req, DRM_MODE_ATOMIC_NONBLOCK |
+				   DRM_MODE_PAGE_FLIP_EVENT))
+			client_fail(c, "gated flip on output %d: %s", k,
+				    strerror(errno));
+		kms_req_free(req);
+	}
+	if (kms_stat(&dev, 0, "gated_pending") != 1)
+		client_fail(c, "output 0: the flip is not gated");
+
+	if (write(c->ready, "r", 1) != 1)
+		client_fail(c, "ready: %s", strerror(errno));
+	while (read(c->cmd, &cmd, 1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+/* Clients per driver (at most @max of a kind a cycle, if not 0). */
 static const struct client_kind {
 	const char *module;
 	void (*run)(struct client *c);
+	int max;
 } kinds[] = {
-	{ "vgem", vgem_client },
+	{ "vgem", vgem_client, 0 },
+	{ "vkms", vkms_client, 1 },
 };
 
 /* ---- one cycle -------------------------------------------------------- */
@@ -513,9 +592,10 @@ static void reap_all(void)
 /*
  * Forks @n clients of @kind (pids[] and cmd[] from npids on; each client
  * trades out-fences with its neighbours in a ring), returns when all of
- * them are ready.
+ * them are ready. The first one also hangs a job if @hang.
  */
-static void start_clients(const struct client_kind *kind, int n, int *cmd)
+static void start_clients(const struct client_kind *kind, int n, int *cmd,
+			  bool hang)
 {
 	int ready[2], ring[MAX_CLIENTS][2], first = npids;
 	int got = 0;
@@ -533,6 +613,7 @@ static void start_clients(const struct client_kind *kind, int n, int *cmd)
 		if (!pids[npids]) {
 			struct client c = {
 				.idx = npids,
+				.hang = hang && i == 0,
 				.to_next = ring[i][0],
 				.from_prev = ring[(i + n - 1) % n][1],
 				.ready = ready[1],
@@ -632,6 +713,7 @@ static void cycle(int nr, struct cycle_stats *st)
 	int n = 2 + nr % 2, cmd[MAX_CLIENTS];
 	/* 0: all killed; 1: client 0 exits, the rest killed; 2: all exit. */
 	int how = nr % 3;
+	bool hang = nr % 5 == 4;
 	double t0 = igt_now();
 	char line[256] = "";
 	int ret;
@@ -642,7 +724,8 @@ static void cycle(int nr, struct cycle_stats *st)
 		struct module *m = find_module(kinds[k].module);
 
 		if (m && m->cycled)
-			start_clients(&kinds[k], n, cmd);
+			start_clients(&kinds[k], kinds[k].max && n > kinds[k].max ?
+				      kinds[k].max : n, cmd, hang);
 	}
 	st->in_flight = engines_in_flight();
 
@@ -690,9 +773,9 @@ static void cycle(int nr, struct cycle_stats *st)
 			snprintf(line + strlen(line), sizeof(line) - strlen(line),
 				 " %s %.2fs/%d", mods[i].name, st->unload_s[i],
 				 st->tries[i]);
-	igt_info("cycle %2d: %d clients (%d killed, %d exited), %d jobs queued; unload (time/tries):%s; reload %.2fs; cycle %.2fs\n",
-		 nr, n, st->killed, n - st->killed, st->in_flight, line,
-		 st->reload_s, st->total_s);
+	igt_info("cycle %2d: %d clients (%d killed, %d exited), %d jobs queued%s; unload (time/tries):%s; reload %.2fs; cycle %.2fs\n",
+		 nr, n, st->killed, n - st->killed, st->in_flight,
+		 hang ? " (one hangs)" : "", line, st->reload_s, st->total_s);
 }
 
 /* ---- subtests --------------------------------------------------------- */
