@@ -107,6 +107,27 @@ static struct drm_gem_object *vgem_create_object(struct drm_device *dev,
  */
 static struct lock_class_key vgem_vmap_lock_class;
 
+/*
+ * And vgem's imports of foreign buffers get another: a job that maps an
+ * import (a virtio-gpu buffer, say) takes its vmap lock, then the
+ * exporter's, whose shmem objects have the helper's default class.
+ */
+static struct lock_class_key vgem_import_vmap_lock_class;
+
+static struct drm_gem_object *
+vgem_prime_import_sg_table(struct drm_device *dev,
+			   struct dma_buf_attachment *attach,
+			   struct sg_table *sgt)
+{
+	struct drm_gem_object *obj;
+
+	obj = drm_gem_shmem_prime_import_sg_table(dev, attach, sgt);
+	if (!IS_ERR(obj))
+		lockdep_set_class(&to_drm_gem_shmem_obj(obj)->vmap_lock,
+				  &vgem_import_vmap_lock_class);
+	return obj;
+}
+
 static int vgem_dumb_create(struct drm_file *file, struct drm_device *dev,
 			    struct drm_mode_create_dumb *args)
 {
@@ -153,7 +174,7 @@ static const struct drm_driver vgem_driver = {
 	/* The shmem helpers' ops, but dumb buffers of our own (see above). */
 	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
 	.prime_fd_to_handle = drm_gem_prime_fd_to_handle,
-	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
+	.gem_prime_import_sg_table = vgem_prime_import_sg_table,
 	.gem_prime_mmap = drm_gem_prime_mmap,
 	.dumb_create = vgem_dumb_create,
 	.gem_create_object = vgem_create_object,

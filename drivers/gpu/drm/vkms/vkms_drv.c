@@ -96,10 +96,38 @@ static const struct file_operations vkms_fops = {
 	.mmap		= drm_gem_mmap,
 };
 
+/*
+ * vkms's imports get a vmap lock class of their own: mapping an import
+ * takes its vmap lock, then the exporter's through dma_buf_vmap(). With
+ * the helper's one class for every shmem object, lockdep saw a cycle as
+ * soon as vgem's imports (their own class) mapped a buffer of a stock
+ * shmem driver (virtio-gpu) while vkms imported others.
+ */
+static struct lock_class_key vkms_import_vmap_lock_class;
+
+static struct drm_gem_object *
+vkms_prime_import_sg_table(struct drm_device *dev,
+			   struct dma_buf_attachment *attach,
+			   struct sg_table *sgt)
+{
+	struct drm_gem_object *obj;
+
+	obj = drm_gem_shmem_prime_import_sg_table(dev, attach, sgt);
+	if (!IS_ERR(obj))
+		lockdep_set_class(&to_drm_gem_shmem_obj(obj)->vmap_lock,
+				  &vkms_import_vmap_lock_class);
+	return obj;
+}
+
 static const struct drm_driver vkms_driver = {
 	.driver_features	= DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_GEM,
 	.fops			= &vkms_fops,
-	DRM_GEM_SHMEM_DRIVER_OPS,
+	/* The shmem helper's defaults, but for the import. */
+	.prime_handle_to_fd	= drm_gem_prime_handle_to_fd,
+	.prime_fd_to_handle	= drm_gem_prime_fd_to_handle,
+	.gem_prime_import_sg_table = vkms_prime_import_sg_table,
+	.gem_prime_mmap		= drm_gem_prime_mmap,
+	.dumb_create		= drm_gem_shmem_dumb_create,
 	.name			= DRIVER_NAME,
 	.desc			= DRIVER_DESC,
 	.date			= DRIVER_DATE,
