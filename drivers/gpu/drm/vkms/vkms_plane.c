@@ -12,6 +12,7 @@
 #include <drm/drm_managed.h>
 #include <drm/drm_modeset_helper_vtables.h>
 #include <drm/drm_print.h>
+#include <drm/drm_rect.h>
 
 #include "vkms_drv.h"
 
@@ -56,6 +57,24 @@ static int vkms_plane_atomic_check(struct drm_plane *plane,
 						  true, true);
 	if (ret)
 		return ret;
+
+	/*
+	 * The clipping helper computes "clip edge - plane edge" in int: a
+	 * CRTC_X or CRTC_Y near INT_MIN overflows it and leaves the
+	 * rectangle unclipped, yet visible. The composer indexes its lines
+	 * with these edges: refuse what is not inside the mode.
+	 */
+	if (ps->visible &&
+	    (ps->dst.x1 < 0 || ps->dst.y1 < 0 ||
+	     ps->dst.x2 > cs->mode.hdisplay || ps->dst.y2 > cs->mode.vdisplay ||
+	     drm_rect_width(&ps->dst) != drm_rect_width(&ps->src) >> 16 ||
+	     drm_rect_height(&ps->dst) != drm_rect_height(&ps->src) >> 16)) {
+		drm_dbg_atomic(plane->dev,
+			       "[PLANE:%d:%s] position out of range " DRM_RECT_FMT "\n",
+			       plane->base.id, plane->name,
+			       DRM_RECT_ARG(&ps->dst));
+		return -ERANGE;
+	}
 
 	/* The composer samples whole pixels only. */
 	if ((ps->src_x | ps->src_y | ps->src_w | ps->src_h) & 0xffff) {
