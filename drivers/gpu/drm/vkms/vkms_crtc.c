@@ -26,6 +26,7 @@
 #include <drm/drm_atomic_helper.h>
 #include <drm/drm_managed.h>
 #include <drm/drm_modeset_helper_vtables.h>
+#include <drm/drm_print.h>
 #include <drm/drm_vblank.h>
 
 #include "vkms_drv.h"
@@ -458,7 +459,33 @@ static void vkms_crtc_atomic_disable(struct drm_crtc *crtc,
 	vkms_frame_put(active);
 }
 
+/*
+ * The vblank timer ticks once per frame of the mode, so the refresh rate
+ * bounds how long a flip waits for its latch and how often the timer
+ * fires. A mode from userspace may claim any clock and totals: at 1 kHz
+ * and 65535x65535 a frame lasts over an hour and every commit after a
+ * flip on it runs into DRM's 10 s flip_done timeout; at a few MHz of
+ * refresh the timer alone would eat the CPU. Refuse both ends.
+ */
+#define VKMS_MIN_VREFRESH	1
+#define VKMS_MAX_VREFRESH	1000
+
+static enum drm_mode_status
+vkms_crtc_mode_valid(struct drm_crtc *crtc, const struct drm_display_mode *mode)
+{
+	int hz = drm_mode_vrefresh(mode);
+
+	if (hz < VKMS_MIN_VREFRESH || hz > VKMS_MAX_VREFRESH) {
+		drm_dbg_kms(crtc->dev, "[CRTC:%d:%s] %d Hz refresh out of %d-%d\n",
+			    crtc->base.id, crtc->name, hz, VKMS_MIN_VREFRESH,
+			    VKMS_MAX_VREFRESH);
+		return hz < VKMS_MIN_VREFRESH ? MODE_CLOCK_LOW : MODE_CLOCK_HIGH;
+	}
+	return MODE_OK;
+}
+
 static const struct drm_crtc_helper_funcs vkms_crtc_helper_funcs = {
+	.mode_valid	= vkms_crtc_mode_valid,
 	.atomic_enable	= vkms_crtc_atomic_enable,
 	.atomic_disable	= vkms_crtc_atomic_disable,
 };
