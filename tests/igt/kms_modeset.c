@@ -327,6 +327,93 @@ static int commit_plane(struct kms_dev *dev, const struct kms_output *o,
 	return ret;
 }
 
+/* A modeset of @mode on output 0 with @flags; 0 or -errno. */
+static int try_mode(struct kms_dev *dev, const drmModeModeInfo *mode,
+		    const struct kms_fb *fb, uint32_t flags)
+{
+	const struct kms_output *o = &dev->out[0];
+	struct kms_req *req = kms_req_new(dev);
+	uint32_t blob;
+	int ret;
+
+	igt_assert_eq(drmModeCreatePropertyBlob(dev->fd, mode, sizeof(*mode),
+						&blob), 0);
+	kms_req_set(req, o->crtc_id, "MODE_ID", blob);
+	kms_req_set(req, o->crtc_id, "ACTIVE", 1);
+	kms_req_set(req, o->connector_id, "CRTC_ID", o->crtc_id);
+	kms_req_plane(req, o->primary, o->crtc_id, fb->id, 0, 0, 0, 0,
+		      mode->hdisplay, mode->vdisplay);
+	ret = kms_req_commit(req, flags | DRM_MODE_ATOMIC_ALLOW_MODESET);
+	kms_req_free(req);
+	drmModeDestroyPropertyBlob(dev->fd, blob);
+	return ret;
+}
+
+/* @m with its pixel clock set for @mhz millihertz of refresh. */
+static drmModeModeInfo at_refresh(drmModeModeInfo m, uint64_t mhz)
+{
+	uint64_t total = (uint64_t)m.htotal * m.vtotal;
+
+	m.clock = (total * mhz + 999999) / 1000000;
+	m.vrefresh = mhz / 1000;
+	return m;
+}
+
+/*
+ * The refresh rate of a mode bounds how long a flip waits for its vblank
+ * and how often vkms's timer fires: vkms takes 1 to 1000 Hz, and refuses
+ * the rest with -EINVAL (a frame of over an hour, or a timer at MHz).
+ */
+static void test_refresh_bounds(struct kms_dev *dev)
+{
+	const struct kms_output *o = &dev->out[0];
+	drmModeModeInfo base = kms_mode(W, H), slow, m;
+	struct kms_fb fb;
+	uint64_t t0, t1;
+	uint32_t s0, s1;
+
+	kms_fb_create(dev->fd, W, H, DRM_FORMAT_XRGB8888, &fb);
+	kms_fb_pattern(&fb, 5, false);
+
+	/* every total at its largest, the clock of a small mode: ~0.0001 Hz */
+	slow = base;
+	slow.htotal = 65535;
+	slow.vtotal = 65535;
+	igt_assert_eq(try_mode(dev, &slow, &fb, DRM_MODE_ATOMIC_TEST_ONLY),
+		      -EINVAL);
+	igt_assert_eq(try_mode(dev, &slow, &fb, 0), -EINVAL);
+	/* just below and at the bounds */
+	m = at_refresh(base, 400);
+	igt_assert_eq(try_mode(dev, &m, &fb, DRM_MODE_ATOMIC_TEST_ONLY),
+		      -EINVAL);
+	m = at_refresh(base, 1000);
+	igt_assert_eq(try_mode(dev, &m, &fb, DRM_MODE_ATOMIC_TEST_ONLY), 0);
+	m = at_refresh(base, 1000000);
+	igt_assert_eq(try_mode(dev, &m, &fb, DRM_MODE_ATOMIC_TEST_ONLY), 0);
+	m = at_refresh(base, 2000000);
+	igt_assert_eq(try_mode(dev, &m, &fb, DRM_MODE_ATOMIC_TEST_ONLY),
+		      -EINVAL);
+	igt_assert_eq(try_mode(dev, &m, &fb, 0), -EINVAL);
+	/* the legacy path checks the same */
+	{
+		uint32_t conn = o->connector_id;
+
+		igt_assert_eq(drmModeSetCrtc(dev->fd, o->crtc_id, fb.id, 0, 0,
+					     &conn, 1, &slow), -EINVAL);
+	}
+
+	/* a mode at the top bound really runs: vblanks count, CRC is right */
+	m = at_refresh(base, 1000000);
+	igt_assert_eq(try_mode(dev, &m, &fb, 0), 0);
+	s0 = kms_wait_vblank(dev->fd, o->index, 1, &t0);
+	s1 = kms_wait_vblank(dev->fd, o->index, 10, &t1);
+	igt_assert_eq(s1 - s0, 10);
+	igt_assert_lt(t0, t1);
+	check_crc_fullscreen(dev, o, &fb);
+	kms_disable(dev, o);
+	kms_fb_destroy(&fb);
+}
+
 static void test_invalid(struct kms_dev *dev)
 {
 	const struct kms_output *o = &dev->out[0];
@@ -431,6 +518,20 @@ static void test_invalid(struct kms_dev *dev)
 	kms_req_set(req, o->primary, "CRTC_X", 0x7ffffff0);
 	igt_assert_eq(kms_req_commit(req, 0), -ERANGE);
 	kms_req_free(req);
+	/*
+	 * A position so far off screen that clipping it overflows int (DRM's
+	 * helper then leaves it unclipped and visible): refused, not composed
+	 * (found by fuzz_ioctl: it oopsed the composer).
+	 */
+	for (int axis = 0; axis < 2; axis++) {
+		req = kms_req_new(dev);
+		kms_req_plane(req, o->primary, o->crtc_id, fb.id, 0, 0, 0, 0,
+			      W, H);
+		kms_req_set(req, o->primary, axis ? "CRTC_Y" : "CRTC_X",
+			    (uint64_t)(int64_t)INT32_MIN);
+		igt_assert_eq(kms_req_commit(req, 0), -ERANGE);
+		kms_req_free(req);
+	}
 	/* a primary plane partly off screen is fine (clipped) */
 	igt_assert_eq(commit_plane(dev, o, big.id, 0, 0, -32, -32, W + 64,
 				   H + 64), 0);
@@ -475,6 +576,8 @@ igt_main
 		test_nonblocking_modeset(&dev);
 	igt_subtest("invalid-commits")
 		test_invalid(&dev);
+	igt_subtest("refresh-bounds")
+		test_refresh_bounds(&dev);
 
 	igt_fixture
 		kms_close(&dev);
