@@ -132,7 +132,7 @@ _bench: build
 # A longer fuzz run: make fuzz FUZZ_CALLS=1000000 SEED=1234
 FUZZ_CALLS ?= 1000000
 _fuzz: build
-	FUZZ_CALLS=$(FUZZ_CALLS) FUZZ_VKMS=1 $(if $(SEED),FUZZ_SEED=$(SEED)) \
+	FUZZ_CALLS=$(FUZZ_CALLS) $(if $(SEED),FUZZ_SEED=$(SEED)) \
 		$(SRC)/scripts/check --kver $(KVER) --no-lint --filter 'fuzz_*' \
 		--timeout 7200 --vm-timeout 7500
 
