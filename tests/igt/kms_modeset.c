@@ -402,14 +402,30 @@ static void test_refresh_bounds(struct kms_dev *dev)
 					     &conn, 1, &slow), -EINVAL);
 	}
 
-	/* a mode at the top bound really runs: vblanks count, CRC is right */
+	/*
+	 * A mode at the top bound really runs: vblanks count, the CRC is
+	 * right. (Not one CRC per vblank: at 1 kHz a slow guest's composer
+	 * may skip some, as under KASAN.)
+	 */
 	m = at_refresh(base, 1000000);
 	igt_assert_eq(try_mode(dev, &m, &fb, 0), 0);
 	s0 = kms_wait_vblank(dev->fd, o->index, 1, &t0);
 	s1 = kms_wait_vblank(dev->fd, o->index, 10, &t1);
 	igt_assert_eq(s1 - s0, 10);
 	igt_assert_lt(t0, t1);
-	check_crc_fullscreen(dev, o, &fb);
+	{
+		struct kms_layer l = {
+			.fb = &fb, .w = W, .h = H,
+			.alpha = 0xffff, .blend = KMS_BLEND_PREMULTI,
+		};
+		uint32_t want = kms_ref_crc(&l, 1, W, H), frame, got;
+		struct kms_crc crc;
+
+		kms_crc_start(dev, o->index, &crc);
+		kms_crc_get(&crc, &frame, &got);
+		igt_assert_f(got == want, "CRC %08x, want %08x\n", got, want);
+		kms_crc_stop(&crc);
+	}
 	kms_disable(dev, o);
 	kms_fb_destroy(&fb);
 }

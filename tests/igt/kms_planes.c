@@ -365,6 +365,58 @@ static void test_legacy_cursor(struct kms_dev *dev)
 	teardown(&c);
 }
 
+/*
+ * Legacy cursor updates do not wait for a vblank: a client looping on
+ * them must not queue a frame per call (it filled a 2 GiB guest under
+ * IGT's kms_cursor_legacy). At most one stays pending, the last one is
+ * what is shown, and a page flip behind them still lands.
+ */
+static void test_legacy_cursor_storm(struct kms_dev *dev)
+{
+	struct kms_layer l[2];
+	struct plane_ctx c;
+	struct kms_event ev;
+	struct kms_fb cur;
+	uint64_t merged0;
+	int i, x = 0, y = 0;
+
+	setup(&c, dev);
+	kms_fb_create(dev->fd, 64, 64, DRM_FORMAT_ARGB8888, &cur);
+	kms_fb_pattern(&cur, 81, true);
+	igt_assert_eq(drmModeSetCursor(dev->fd, c.o->crtc_id, cur.handle, 64,
+				       64), 0);
+	merged0 = kms_stat(dev, c.o->index, "flips_merged");
+	for (i = 0; i < 3000; i++) {
+		x = (i * 7) % (W - 64);
+		y = (i * 3) % (H - 64);
+		igt_assert_eq(drmModeMoveCursor(dev->fd, c.o->crtc_id, x, y), 0);
+		if (i % 100 == 0)
+			igt_assert_lte(kms_stat(dev, c.o->index,
+						"armed_pending"), 1);
+	}
+	igt_assert_lte(kms_stat(dev, c.o->index, "armed_pending"), 1);
+	igt_info("%llu of 3000 cursor updates replaced before their vblank\n",
+		 (unsigned long long)(kms_stat(dev, c.o->index,
+					       "flips_merged") - merged0));
+
+	/* a flip behind them completes: its event comes */
+	igt_assert_eq(drmModePageFlip(dev->fd, c.o->crtc_id, c.bg.id,
+				      DRM_MODE_PAGE_FLIP_EVENT, NULL), 0);
+	igt_assert(kms_read_event(dev->fd, 5000, &ev));
+	igt_assert_eq(ev.type, DRM_EVENT_FLIP_COMPLETE);
+
+	/* the last position is the one shown */
+	l[0] = (struct kms_layer){ .fb = &c.bg, .w = W, .h = H,
+				   .alpha = 0xffff };
+	l[1] = (struct kms_layer){ .fb = &cur, .crtc_x = x, .crtc_y = y,
+				   .w = 64, .h = 64, .alpha = 0xffff,
+				   .blend = KMS_BLEND_PREMULTI, .zpos = 3 };
+	check(&c, l, 2, "cursor at its last position");
+	igt_assert_eq(drmModeSetCursor(dev->fd, c.o->crtc_id, 0, 0, 0), 0);
+	kms_fb_destroy(&cur);
+	teardown(&c);
+}
+
 /* All four planes at once, changed in one nonblocking flip. */
 static void test_all_planes_flip(struct kms_dev *dev)
 {
@@ -491,6 +543,8 @@ igt_main
 		test_clipping(&dev);
 	igt_subtest("legacy-cursor")
 		test_legacy_cursor(&dev);
+	igt_subtest("legacy-cursor-storm")
+		test_legacy_cursor_storm(&dev);
 	igt_subtest("all-planes-flip")
 		test_all_planes_flip(&dev);
 	igt_subtest("compose-1080p")

@@ -178,6 +178,17 @@ static enum hrtimer_restart vkms_vblank_tick(struct hrtimer *timer)
 	return HRTIMER_RESTART;
 }
 
+/*
+ * A flip nothing waits for (no event, no fence gate, no writeback, armed
+ * in process context by a blocking legacy cursor update): a newer one may
+ * take its place before the latch.
+ */
+static bool vkms_flip_mergeable(const struct vkms_flip *flip)
+{
+	return !flip->event && !flip->vc && !flip->wb && !flip->vblank_ref &&
+	       !flip->keep && flip->frame;
+}
+
 /**
  * vkms_flip_arm - put a flip in its CRTC's pending slot
  * @flip: the flip; its CRTC must be on
@@ -192,6 +203,7 @@ void vkms_flip_arm(struct vkms_flip *flip, bool keep)
 {
 	struct vkms_output *out = flip->out;
 	struct drm_crtc *crtc = &out->crtc;
+	struct vkms_flip *last, *merged = NULL;
 	bool gated = flip->vc;
 	unsigned long flags;
 	bool running;
@@ -202,12 +214,30 @@ void vkms_flip_arm(struct vkms_flip *flip, bool keep)
 	armed = ktime_get();
 	flip->armed = armed;
 	flip->keep = keep || !running;
-	if (running)
+	last = list_empty(&out->pending) ? NULL :
+	       list_last_entry(&out->pending, struct vkms_flip, node);
+	if (running && last && vkms_flip_mergeable(flip) &&
+	    vkms_flip_mergeable(last)) {
+		/*
+		 * Legacy cursor updates do not wait for their vblank: each
+		 * replaces the previous one still pending, or a client
+		 * looping on them queues frames without bound. It keeps the
+		 * older arming time, so a steady stream of them still
+		 * latches at every vblank (the newest state then).
+		 */
+		flip->armed = last->armed;
+		list_replace(&last->node, &flip->node);
+		merged = last;
+		out->stats.flips_merged++;
+	} else if (running) {
 		list_add_tail(&flip->node, &out->pending);
+	}
 	out->stats.flips_armed++;
 	spin_unlock_irqrestore(&out->lock, flags);
 	/* Not @flip: once in the pending list, the latch may free it. */
 	trace_vkms_flip_armed(out->index, armed, gated, keep || !running);
+	if (merged)
+		vkms_flip_free(merged);
 	if (running)
 		return;
 
@@ -320,6 +350,7 @@ static int vkms_stats_show(struct seq_file *m, void *data)
 	seq_printf(m, "flips_worker: %llu\n", s.flips_worker);
 	seq_printf(m, "flips_armed: %llu\n", s.flips_armed);
 	seq_printf(m, "flips_latched: %llu\n", s.flips_latched);
+	seq_printf(m, "flips_merged: %llu\n", s.flips_merged);
 	seq_printf(m, "flips_cancelled: %llu\n", s.flips_cancelled);
 	seq_printf(m, "missed_latches: %llu\n", s.missed_latches);
 	seq_printf(m, "fence_errors: %llu\n", s.fence_errors);

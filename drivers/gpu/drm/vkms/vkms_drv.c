@@ -30,6 +30,7 @@
  *    entry per vblank, the CRC of the frame shown during that vblank.
  *  - vkms_stats: vblanks, gated_pending (flips waiting for fences now),
  *    armed_pending, flips_gated, flips_worker, flips_armed, flips_latched,
+ *    flips_merged (legacy cursor updates replaced before their vblank),
  *    flips_cancelled, missed_latches (armed before a vblank, latched at a
  *    later one), fence_errors, composed, compose_ns_last, compose_ns_max,
  *    crc_entries, writebacks.

@@ -171,6 +171,8 @@ struct vkms_compose_req {
  *	modesets)
  * @flips_armed: flips armed in the pending slot
  * @flips_latched: flips latched at a vblank
+ * @flips_merged: flips replaced before their latch by a newer one (legacy
+ *	cursor updates, which nothing waits for)
  * @flips_cancelled: gated flips cancelled (file closed, unload)
  * @missed_latches: flips armed before a vblank but latched at a later one
  * @fence_errors: fences of flips that signaled with an error
@@ -187,6 +189,7 @@ struct vkms_stats {
 	u64 flips_worker;
 	u64 flips_armed;
 	u64 flips_latched;
+	u64 flips_merged;
 	u64 flips_cancelled;
 	u64 missed_latches;
 	u64 fence_errors;
