@@ -331,22 +331,7 @@ static int commit_plane(struct kms_dev *dev, const struct kms_output *o,
 static int try_mode(struct kms_dev *dev, const drmModeModeInfo *mode,
 		    const struct kms_fb *fb, uint32_t flags)
 {
-	const struct kms_output *o = &dev->out[0];
-	struct kms_req *req = kms_req_new(dev);
-	uint32_t blob;
-	int ret;
-
-	igt_assert_eq(drmModeCreatePropertyBlob(dev->fd, mode, sizeof(*mode),
-						&blob), 0);
-	kms_req_set(req, o->crtc_id, "MODE_ID", blob);
-	kms_req_set(req, o->crtc_id, "ACTIVE", 1);
-	kms_req_set(req, o->connector_id, "CRTC_ID", o->crtc_id);
-	kms_req_plane(req, o->primary, o->crtc_id, fb->id, 0, 0, 0, 0,
-		      mode->hdisplay, mode->vdisplay);
-	ret = kms_req_commit(req, flags | DRM_MODE_ATOMIC_ALLOW_MODESET);
-	kms_req_free(req);
-	drmModeDestroyPropertyBlob(dev->fd, blob);
-	return ret;
+	return __kms_modeset(dev, &dev->out[0], mode, fb, flags);
 }
 
 /* @m with its pixel clock set for @mhz millihertz of refresh. */

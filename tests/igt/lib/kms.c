@@ -607,11 +607,13 @@ static void req_other_planes_off(struct kms_req *req,
 		kms_req_plane_off(req, o->overlay[i]);
 }
 
-void kms_modeset(struct kms_dev *dev, const struct kms_output *o,
-		 const drmModeModeInfo *mode, const struct kms_fb *fb)
+int __kms_modeset(struct kms_dev *dev, const struct kms_output *o,
+		  const drmModeModeInfo *mode, const struct kms_fb *fb,
+		  uint32_t flags)
 {
 	struct kms_req *req = kms_req_new(dev);
 	uint32_t blob;
+	int ret;
 
 	igt_assert_eq(drmModeCreatePropertyBlob(dev->fd, mode, sizeof(*mode),
 						&blob), 0);
@@ -621,9 +623,16 @@ void kms_modeset(struct kms_dev *dev, const struct kms_output *o,
 	kms_req_plane(req, o->primary, o->crtc_id, fb->id, 0, 0, 0, 0,
 		      mode->hdisplay, mode->vdisplay);
 	req_other_planes_off(req, o);
-	igt_assert_eq(kms_req_commit(req, DRM_MODE_ATOMIC_ALLOW_MODESET), 0);
+	ret = kms_req_commit(req, flags | DRM_MODE_ATOMIC_ALLOW_MODESET);
 	kms_req_free(req);
 	drmModeDestroyPropertyBlob(dev->fd, blob);
+	return ret;
+}
+
+void kms_modeset(struct kms_dev *dev, const struct kms_output *o,
+		 const drmModeModeInfo *mode, const struct kms_fb *fb)
+{
+	igt_assert_eq(__kms_modeset(dev, o, mode, fb, 0), 0);
 }
 
 void kms_disable(struct kms_dev *dev, const struct kms_output *o)

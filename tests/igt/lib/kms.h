@@ -150,6 +150,10 @@ void kms_req_plane_off(struct kms_req *req, uint32_t plane);
  */
 void kms_modeset(struct kms_dev *dev, const struct kms_output *o,
 		 const drmModeModeInfo *mode, const struct kms_fb *fb);
+/* The same with extra commit @flags (e.g. TEST_ONLY): 0 or -errno. */
+int __kms_modeset(struct kms_dev *dev, const struct kms_output *o,
+		  const drmModeModeInfo *mode, const struct kms_fb *fb,
+		  uint32_t flags);
 /* Turn output @o off (and every plane of it). */
 void kms_disable(struct kms_dev *dev, const struct kms_output *o);
 
