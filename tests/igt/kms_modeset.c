@@ -389,14 +389,15 @@ static void test_refresh_bounds(struct kms_dev *dev)
 
 	/*
 	 * A mode at the top bound really runs: vblanks count, the CRC is
-	 * right. (Not one CRC per vblank: at 1 kHz a slow guest's composer
-	 * may skip some, as under KASAN.)
+	 * right. (Neither one CRC per vblank nor an exact count at wake-up:
+	 * at 1 kHz a slow guest falls behind, as under KASAN.)
 	 */
 	m = at_refresh(base, 1000000);
 	igt_assert_eq(try_mode(dev, &m, &fb, 0), 0);
 	s0 = kms_wait_vblank(dev->fd, o->index, 1, &t0);
 	s1 = kms_wait_vblank(dev->fd, o->index, 10, &t1);
-	igt_assert_eq(s1 - s0, 10);
+	/* the reply has the count at wake-up: at 1 kHz it may be past */
+	igt_assert_lte(10, s1 - s0);
 	igt_assert_lt(t0, t1);
 	{
 		struct kms_layer l = {
