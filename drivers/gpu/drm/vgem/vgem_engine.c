@@ -333,11 +333,17 @@ static void vgem_dep_signaled(struct fence *fence, struct fence_cb *cb)
 {
 	struct vgem_dep *dep = container_of(cb, struct vgem_dep, cb);
 	struct vgem_job *job = dep->job;
+	/*
+	 * Once the count is zero the worker may start, complete and free
+	 * the job at any time (a worker already queued sees the zero): touch
+	 * only the engine, which outlives its jobs, after the decrement.
+	 */
+	struct vgem_engine *engine = job->engine;
 
 	if (fence->error)
 		cmpxchg(&job->dep_error, 0, fence->error);
 	if (atomic_dec_and_test(&job->pending))
-		queue_work(job->engine->wq, &job->engine->work);
+		queue_work(engine->wq, &engine->work);
 }
 
 /* ---- submission ------------------------------------------------------ */
@@ -504,6 +510,8 @@ static void vgem_job_cancel(struct vgem_job *job)
 /* Registers the dependency callbacks; the last to signal starts the job. */
 static void vgem_job_arm(struct vgem_job *job)
 {
+	/* Not job->engine after the last decrement: see vgem_dep_signaled(). */
+	struct vgem_engine *engine = job->engine;
 	struct vgem_dep *dep;
 
 	list_for_each_entry(dep, &job->deps, link) {
@@ -517,7 +525,7 @@ static void vgem_job_arm(struct vgem_job *job)
 		}
 	}
 	if (atomic_dec_and_test(&job->pending))
-		queue_work(job->engine->wq, &job->engine->work);
+		queue_work(engine->wq, &engine->work);
 }
 
 int vgem_submit_ioctl(struct drm_device *dev, void *data,
