@@ -26,6 +26,8 @@
  * dies of anything but its own planned exit, a fresh dumb buffer reads as
  * zeros, enough calls get past every check, the engines drain afterwards
  * (no stuck job), and the kernel log stays clean (the runner checks it).
+ * A run in which no call starts for 60 s fails at once rather than at the
+ * runner's timeout, printing each thread's last call and kernel stack.
  *
  * FUZZ_VKMS=0 leaves the vkms subtest out. FUZZ_CALLS (default 100000) is
  * split between the subtests that run; FUZZ_SEED
@@ -87,6 +89,7 @@ struct shared {
 	atomic_long dirty_dumb;
 	struct {
 		char what[200];
+		int tid;
 	} last[PROCS][THREADS];
 };
 
@@ -604,8 +607,14 @@ static uint32_t count_for(struct worker *w, uint32_t n, uint64_t *ptr)
  * Calls that may block (blocking commits, legacy cursor and property
  * updates, vblank waits) get a per-thread alarm: after 250 ms a signal
  * interrupts them. The handler does nothing; without SA_RESTART the call
- * returns EINTR, which fuzzes the interrupted paths as well.
+ * returns EINTR, which fuzzes the interrupted paths as well. The alarm
+ * repeats every 100 ms until the call returns: a thread preempted for
+ * longer than 250 ms between arming and the system call takes the first
+ * signal before it blocks, and a one-shot alarm would then leave a read
+ * with no event to come blocked for good.
  */
+#define GUARD_ON { .it_value.tv_nsec = 250000000, \
+		   .it_interval.tv_nsec = 100000000 }
 static __thread timer_t guard_timer;
 static __thread bool guard_ready;
 
@@ -625,7 +634,7 @@ static void guard_init(void)
 
 static int kioctl(int fd, unsigned long req, void *arg)
 {
-	struct itimerspec on = { .it_value.tv_nsec = 250000000 }, off = { 0 };
+	struct itimerspec on = GUARD_ON, off = { 0 };
 	int ret, err;
 
 	if (guard_ready)
@@ -1475,7 +1484,7 @@ static void fuzz_kevents(struct worker *w, int unused)
 	int fd = kpick_fd(w);
 	char buf[4096];
 	size_t len = below(&w->rng, 8) ? sizeof(buf) : below(&w->rng, 64);
-	struct itimerspec on = { .it_value.tv_nsec = 250000000 }, off = { 0 };
+	struct itimerspec on = GUARD_ON, off = { 0 };
 	ssize_t n;
 
 	note(w, "read events fd %d len %zu", fd, len);
@@ -2021,6 +2030,7 @@ static void *worker_thread(void *arg)
 {
 	struct worker *w = arg;
 
+	sh->last[w->proc][w->thread].tid = gettid();
 	if (cur_mode->kms)
 		guard_init();
 	while (atomic_fetch_add(&sh->calls, 1) < sh->budget) {
@@ -2230,6 +2240,52 @@ static long env_long(const char *name, long def)
 	return v ? strtol(v, NULL, 0) : def;
 }
 
+/*
+ * No call started for STALL_S seconds while workers are alive: something
+ * blocks for good. Say where each thread is, in userspace (its last call)
+ * and in the kernel (its stack), so the failure can be chased.
+ */
+#define STALL_S		60
+
+static void dump_file(const char *path, const char *prefix)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		igt_info("%s%s", prefix, line);
+	fclose(f);
+}
+
+static void report_stall(const pid_t *pid)
+{
+	char path[96], wchan[64];
+
+	for (int i = 0; i < PROCS; i++) {
+		if (pid[i] <= 0)
+			continue;
+		for (int t = 0; t < THREADS; t++) {
+			int tid = sh->last[i][t].tid;
+			FILE *f;
+
+			igt_info("worker %d.%d (tid %d) last call: %s\n", i, t,
+				 tid, sh->last[i][t].what);
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan",
+				 pid[i], tid);
+			f = fopen(path, "r");
+			if (f && fgets(wchan, sizeof(wchan), f))
+				igt_info("  wchan %s\n", wchan);
+			if (f)
+				fclose(f);
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/stack",
+				 pid[i], tid);
+			dump_file(path, "  ");
+		}
+	}
+}
+
 static void fuzz_run(const struct mode *mode)
 {
 	const char *seeds = getenv("FUZZ_SEED");
@@ -2241,7 +2297,8 @@ static void fuzz_run(const struct mode *mode)
 	char old[32], why[256] = "";
 	pid_t pid[PROCS];
 	int respawns = 0, deaths = 0;
-	double t0 = igt_now();
+	double t0 = igt_now(), seen_at = t0;
+	long seen_calls = 0;
 	static struct topo before;
 	int kfd = -1;
 
@@ -2283,10 +2340,30 @@ static void fuzz_run(const struct mode *mode)
 	}
 	for (;;) {
 		int status, i;
-		pid_t dead = wait(&status);
+		pid_t dead = waitpid(-1, &status, WNOHANG);
+		long now_calls = atomic_load(&sh->calls);
 
 		if (dead < 0)
 			break;
+		if (dead == 0) {
+			if (now_calls != seen_calls) {
+				seen_calls = now_calls;
+				seen_at = igt_now();
+			} else if (igt_now() - seen_at > STALL_S) {
+				report_stall(pid);
+				for (i = 0; i < PROCS; i++)
+					if (pid[i] > 0)
+						kill(pid[i], SIGKILL);
+				while (wait(NULL) > 0)
+					;
+				set_hang_ms(old);
+				igt_assert_f(false, "no call started in %d s (seed %llu, %ld calls started)\n",
+					     STALL_S, (unsigned long long)seed,
+					     now_calls);
+			}
+			usleep(50000);
+			continue;
+		}
 		for (i = 0; i < PROCS && pid[i] != dead; i++)
 			;
 		igt_assert_lt(i, PROCS);
