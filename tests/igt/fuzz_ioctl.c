@@ -613,8 +613,6 @@ static uint32_t count_for(struct worker *w, uint32_t n, uint64_t *ptr)
  * signal before it blocks, and a one-shot alarm would then leave a read
  * with no event to come blocked for good.
  */
-#define GUARD_ON { .it_value.tv_nsec = 250000000, \
-		   .it_interval.tv_nsec = 100000000 }
 static __thread timer_t guard_timer;
 static __thread bool guard_ready;
 
@@ -632,17 +630,26 @@ static void guard_init(void)
 	guard_ready = timer_create(CLOCK_MONOTONIC, &ev, &guard_timer) == 0;
 }
 
-static int kioctl(int fd, unsigned long req, void *arg)
+/* Arm the calling thread's alarm before a call that may block, or disarm. */
+static void guard(bool arm)
 {
-	struct itimerspec on = GUARD_ON, off = { 0 };
-	int ret, err;
+	static const struct itimerspec on = {
+		.it_value.tv_nsec = 250000000,
+		.it_interval.tv_nsec = 100000000,
+	}, off;
 
 	if (guard_ready)
-		timer_settime(guard_timer, 0, &on, NULL);
+		timer_settime(guard_timer, 0, arm ? &on : &off, NULL);
+}
+
+static int kioctl(int fd, unsigned long req, void *arg)
+{
+	int ret, err;
+
+	guard(true);
 	ret = ioctl(fd, req, arg);
 	err = errno;
-	if (guard_ready)
-		timer_settime(guard_timer, 0, &off, NULL);
+	guard(false);
 	if (ret && err == EINTR)
 		atomic_fetch_add(&sh->interrupted, 1);
 	errno = err;
@@ -1484,7 +1491,6 @@ static void fuzz_kevents(struct worker *w, int unused)
 	int fd = kpick_fd(w);
 	char buf[4096];
 	size_t len = below(&w->rng, 8) ? sizeof(buf) : below(&w->rng, 64);
-	struct itimerspec on = GUARD_ON, off = { 0 };
 	ssize_t n;
 
 	note(w, "read events fd %d len %zu", fd, len);
@@ -1494,11 +1500,9 @@ static void fuzz_kevents(struct worker *w, int unused)
 	 * since, for a blocking fd (a vgem one, or a vkms one not yet made
 	 * nonblocking) that never gets an event: the guard ends that wait.
 	 */
-	if (guard_ready)
-		timer_settime(guard_timer, 0, &on, NULL);
+	guard(true);
 	n = read(fd, buf, len);
-	if (guard_ready)
-		timer_settime(guard_timer, 0, &off, NULL);
+	guard(false);
 	if (n > 0)
 		atomic_fetch_add(&sh->ok_event, 1);
 }

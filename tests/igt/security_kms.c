@@ -52,7 +52,7 @@ static uint32_t prop_id(int fd, uint32_t obj, uint32_t type, const char *name)
 	return id;
 }
 
-/* A nonblocking-free atomic commit of the primary plane's FB_ID on @fd. */
+/* An atomic commit of the primary plane's FB_ID alone on @fd: 0 or -errno. */
 static int commit_fb(int fd, const struct kms_output *o, uint32_t fb,
 		     uint32_t flags)
 {
