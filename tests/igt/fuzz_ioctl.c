@@ -26,8 +26,9 @@
  * dies of anything but its own planned exit, a fresh dumb buffer reads as
  * zeros, enough calls get past every check, the engines drain afterwards
  * (no stuck job), and the kernel log stays clean (the runner checks it).
- * A run in which no call starts for 60 s fails at once rather than at the
- * runner's timeout, printing each thread's last call and kernel stack.
+ * A run in which no call starts for 60 s, or still running past its
+ * deadline (FUZZ_MAX_S), fails at once rather than at the runner's
+ * timeout, printing each thread's last call and kernel stack.
  *
  * FUZZ_VKMS=0 leaves the vkms subtest out. FUZZ_CALLS (default 100000) is
  * split between the subtests that run; FUZZ_SEED
@@ -2246,10 +2247,16 @@ static long env_long(const char *name, long def)
 
 /*
  * No call started for STALL_S seconds while workers are alive: something
- * blocks for good. Say where each thread is, in userspace (its last call)
- * and in the kernel (its stack), so the failure can be chased.
+ * blocks for good. A run still going after its deadline (FUZZ_MAX_S,
+ * default 480 s per 50,000 calls: ten times the slowest run measured on
+ * the debug kernel, and inside the runner's 600 s) is stuck in slow
+ * motion. Either way, say where each thread is, in userspace (its last
+ * call) and in the kernel (its stack), so the failure can be chased, and
+ * fail before the runner kills the test with nothing said. Progress is
+ * printed every PROGRESS_S seconds.
  */
 #define STALL_S		60
+#define PROGRESS_S	30
 
 static void dump_file(const char *path, const char *prefix)
 {
@@ -2301,8 +2308,9 @@ static void fuzz_run(const struct mode *mode)
 	char old[32], why[256] = "";
 	pid_t pid[PROCS];
 	int respawns = 0, deaths = 0;
-	double t0 = igt_now(), seen_at = t0;
+	double t0 = igt_now(), seen_at = t0, shown_at = t0;
 	long seen_calls = 0;
+	long max_s;
 	static struct topo before;
 	int kfd = -1;
 
@@ -2320,6 +2328,7 @@ static void fuzz_run(const struct mode *mode)
 		/* Workers fight for master among themselves, not with us. */
 		close(kfd);
 	}
+	max_s = env_long("FUZZ_MAX_S", 480 * ((budget + 49999) / 50000));
 	snprintf(old, sizeof(old), "%ld", hang);
 	/* Hung jobs are part of the mix: let the hang check be quick. */
 	set_hang_ms("50");
@@ -2350,10 +2359,21 @@ static void fuzz_run(const struct mode *mode)
 		if (dead < 0)
 			break;
 		if (dead == 0) {
+			double now = igt_now();
+			bool stalled, late;
+
 			if (now_calls != seen_calls) {
 				seen_calls = now_calls;
-				seen_at = igt_now();
-			} else if (igt_now() - seen_at > STALL_S) {
+				seen_at = now;
+			}
+			if (now - shown_at >= PROGRESS_S) {
+				shown_at = now;
+				igt_info("fuzz %s: %ld calls started after %.0f s\n",
+					 mode->name, now_calls, now - t0);
+			}
+			stalled = now - seen_at > STALL_S;
+			late = now - t0 > max_s;
+			if (stalled || late) {
 				report_stall(pid);
 				for (i = 0; i < PROCS; i++)
 					if (pid[i] > 0)
@@ -2361,9 +2381,11 @@ static void fuzz_run(const struct mode *mode)
 				while (wait(NULL) > 0)
 					;
 				set_hang_ms(old);
-				igt_assert_f(false, "no call started in %d s (seed %llu, %ld calls started)\n",
-					     STALL_S, (unsigned long long)seed,
-					     now_calls);
+				igt_assert_f(false, "%s %ld s (seed %llu, %ld calls started)\n",
+					     stalled ? "no call started in" :
+					     "still running after",
+					     stalled ? (long)STALL_S : max_s,
+					     (unsigned long long)seed, now_calls);
 			}
 			usleep(50000);
 			continue;
