@@ -34,8 +34,11 @@
  *    gated_pending (waiting for a fence; a flip whose fences have all
  *    signaled is armed inside the ioctl), and its flip event is no earlier
  *    than the virtio fence's signal.
- * Each subtest wants DECISIVE decisive attempts out of at most
- * MAX_ATTEMPTS, and skips, with the counts, if QEMU always won the race.
+ * One decisive attempt is the proof: a consumer that did not wait fails
+ * those checks in it. QEMU wins the race in most attempts (runs here got
+ * 0 to 5 decisive ones in 1000, typically 3), so each subtest stops at
+ * its first decisive attempt, or after MAX_ATTEMPTS, and skips, with the
+ * counts, if QEMU always won.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -55,7 +58,7 @@
 #define CURSOR 64
 #define JOB_NS (10 * 1000 * 1000ull)
 #define MAX_ATTEMPTS 1000
-#define DECISIVE 5
+#define DECISIVE 1
 
 enum consumer { VGEM_IMPLICIT, VGEM_EXPLICIT, VKMS_IMPLICIT, VKMS_EXPLICIT };
 
@@ -335,8 +338,8 @@ static void test_stock_fence(struct sctx *s, enum consumer c)
 	igt_info("%d attempts: the virtio_gpu fence caught unsignaled %d times, still unsignaled after our consumer took it %d times\n",
 		 attempts, caught, decisive);
 	igt_require_f(decisive >= DECISIVE,
-		      "QEMU completed the virtio-gpu transfer before our consumer took its fence in all but %d of %d attempts: not enough to prove the wait\n",
-		      decisive, attempts);
+		      "QEMU completed the virtio-gpu transfer before our consumer took its fence in all %d attempts: nothing proves the wait\n",
+		      attempts);
 }
 
 /* 6.1's 2D TRANSFER_TO_HOST puts no fence on the buffer: say so. */
