@@ -2248,8 +2248,8 @@ static long env_long(const char *name, long def)
 /*
  * No call started for STALL_S seconds while workers are alive: something
  * blocks for good. A run still going after its deadline (FUZZ_MAX_S,
- * default 480 s per 50,000 calls: ten times the slowest run measured on
- * the debug kernel, and inside the runner's 600 s) is stuck in slow
+ * default 480 s per 50,000 calls: over four times the slowest run seen
+ * on the debug kernel, 110 s, and inside the runner's 600 s) is stuck in slow
  * motion. Either way, say where each thread is, in userspace (its last
  * call) and in the kernel (its stack), so the failure can be chased, and
  * fail before the runner kills the test with nothing said. Progress is
