@@ -16,12 +16,14 @@
 #include <linux/fence.h>
 #include <linux/init.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/sched/mm.h>
 
 #define CREATE_TRACE_POINTS
 #include "fence_trace.h"
@@ -613,6 +615,8 @@ signed long fence_wait_timeout(struct fence *fence, bool intr,
 		return -EINVAL;
 
 	might_sleep_if(timeout);
+	if (timeout)
+		fence_might_wait();
 
 	trace_fence_wait_start(fence);
 	if (fence->ops->wait)
@@ -624,6 +628,85 @@ signed long fence_wait_timeout(struct fence *fence, bool intr,
 	return ret;
 }
 EXPORT_SYMBOL_GPL(fence_wait_timeout);
+
+/*
+ * Signalling sections, for lockdep. A fence's signal may depend on work in
+ * several contexts (a worker that starts the job, a timer that completes
+ * it, a callback that arms a flip); if any of them waits for a fence,
+ * allocates memory that reclaim could only free by waiting for a fence, or
+ * takes a lock that is held around a fence wait, the signal can deadlock.
+ * fence_begin_signalling() marks such code as a recursive read of
+ * fence_signalling_map, and every fence wait takes the map for write
+ * (fence_might_wait()), so lockdep sees both ends of any such cycle. The
+ * module's init teaches it that reclaim may wait for fences. Our sections
+ * also enter the kernel's dma_fence signalling map, since our fences are
+ * exported as dma_fences whose waiters only know that one.
+ */
+#ifdef CONFIG_LOCKDEP
+static struct lockdep_map fence_signalling_map = {
+	.name = "fence_signalling",
+};
+#endif
+
+#define FENCE_SIG_NESTED	BIT(0)	/* our map was held already */
+#define FENCE_SIG_DMA_NESTED	BIT(1)	/* dma_fence's map was held already */
+
+/**
+ * fence_begin_signalling - start a section that a fence's signal waits on
+ *
+ * Between this call and fence_end_signalling() the caller must not
+ * allocate memory with reclaim (GFP_KERNEL), take a sleeping lock that
+ * anyone holds while waiting for a fence, nor wait for a fence. With
+ * lockdep, a violation is reported as a possible deadlock. Sections nest.
+ * In atomic context (timers, fence callbacks) the annotation is a
+ * statement of intent: lockdep's might_sleep checks cover those.
+ *
+ * Return: a cookie for fence_end_signalling().
+ */
+unsigned int fence_begin_signalling(void)
+{
+	unsigned int cookie = 0;
+
+	if (dma_fence_begin_signalling())
+		cookie |= FENCE_SIG_DMA_NESTED;
+#ifdef CONFIG_LOCKDEP
+	if (in_atomic() || lock_is_held_type(&fence_signalling_map, 1))
+		cookie |= FENCE_SIG_NESTED;
+	else
+		lock_acquire(&fence_signalling_map, 0, 0, 1, 1, NULL, _RET_IP_);
+#endif
+	return cookie;
+}
+EXPORT_SYMBOL_GPL(fence_begin_signalling);
+
+/**
+ * fence_end_signalling - end a section started by fence_begin_signalling()
+ * @cookie: what fence_begin_signalling() returned
+ */
+void fence_end_signalling(unsigned int cookie)
+{
+#ifdef CONFIG_LOCKDEP
+	if (!(cookie & FENCE_SIG_NESTED))
+		lock_release(&fence_signalling_map, _RET_IP_);
+#endif
+	dma_fence_end_signalling(cookie & FENCE_SIG_DMA_NESTED);
+}
+EXPORT_SYMBOL_GPL(fence_end_signalling);
+
+/**
+ * fence_might_wait - tell lockdep that the caller may wait for a fence
+ *
+ * fence_wait_timeout() calls it; code that waits for a fence by other
+ * means (polling a flag, a wait queue of its own) should too.
+ */
+void fence_might_wait(void)
+{
+#ifdef CONFIG_LOCKDEP
+	lock_map_acquire(&fence_signalling_map);
+	lock_map_release(&fence_signalling_map);
+#endif
+}
+EXPORT_SYMBOL_GPL(fence_might_wait);
 
 /* Index of the first signaled fence of the array, or -1. */
 static int fence_first_signaled(struct fence **fences, u32 count)
@@ -678,6 +761,7 @@ signed long fence_wait_any_timeout(struct fence **fences, u32 count,
 	}
 
 	might_sleep();
+	fence_might_wait();
 
 	wake = kcalloc(count, sizeof(*wake), GFP_KERNEL);
 	if (!wake)
@@ -825,6 +909,12 @@ DEFINE_SHOW_ATTRIBUTE(fence_pending);
 
 static int __init fence_module_init(void)
 {
+#ifdef CONFIG_LOCKDEP
+	/* Reclaim may wait for a fence (shrinkers of GPU drivers do). */
+	fs_reclaim_acquire(GFP_KERNEL);
+	fence_might_wait();
+	fs_reclaim_release(GFP_KERNEL);
+#endif
 	fence_debugfs_root = debugfs_create_dir("fence", NULL);
 	debugfs_create_file("pending", 0444, fence_debugfs_root, NULL,
 			    &fence_pending_fops);

@@ -196,6 +196,16 @@ int fence_set_error(struct fence *fence, int error);
 int __fence_set_error(struct fence *fence, int error);
 int fence_get_status(struct fence *fence);
 
+/*
+ * Signalling sections (see fence_begin_signalling()): code between the
+ * start of work that some fence's signal depends on and that signal must
+ * not allocate memory with reclaim, take a lock that is held around a
+ * fence wait, or wait for a fence itself. Lockdep checks it.
+ */
+unsigned int fence_begin_signalling(void);
+void fence_end_signalling(unsigned int cookie);
+void fence_might_wait(void);
+
 /**
  * fence_get - take a reference on a fence
  * @fence: the fence, may be NULL
