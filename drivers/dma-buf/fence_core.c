@@ -658,8 +658,9 @@ static struct lockdep_map fence_signalling_map = {
  * allocate memory with reclaim (GFP_KERNEL), take a sleeping lock that
  * anyone holds while waiting for a fence, nor wait for a fence. With
  * lockdep, a violation is reported as a possible deadlock. Sections nest.
- * In atomic context (timers, fence callbacks) the annotation is a
- * statement of intent: lockdep's might_sleep checks cover those.
+ * In interrupt context (timers, callbacks of fences signalled there) the
+ * annotation is a statement of intent: might_sleep() and lockdep's
+ * interrupt-safety checks cover those.
  *
  * Return: a cookie for fence_end_signalling().
  */
@@ -670,7 +671,8 @@ unsigned int fence_begin_signalling(void)
 	if (dma_fence_begin_signalling())
 		cookie |= FENCE_SIG_DMA_NESTED;
 #ifdef CONFIG_LOCKDEP
-	if (in_atomic() || lock_is_held_type(&fence_signalling_map, 1))
+	/* interrupt contexts: might_sleep() and lock usage checks cover them */
+	if (!in_task() || lock_is_held_type(&fence_signalling_map, 1))
 		cookie |= FENCE_SIG_NESTED;
 	else
 		lock_acquire(&fence_signalling_map, 0, 0, 1, 1, NULL, _RET_IP_);

@@ -25,11 +25,25 @@ struct flip_ctx {
 	uint32_t crc[2];
 };
 
+/* Teardown, also after a failure: events left behind are read first. */
+static void flip_cleanup(void *arg)
+{
+	struct flip_ctx *c = arg;
+	struct kms_event ev;
+
+	while (kms_read_event(c->dev->fd, 100, &ev))
+		;
+	kms_disable(c->dev, c->o);
+	kms_fb_destroy(&c->fb[0]);
+	kms_fb_destroy(&c->fb[1]);
+}
+
 static void setup(struct flip_ctx *c, struct kms_dev *dev, int index)
 {
 	memset(c, 0, sizeof(*c));
 	c->dev = dev;
 	c->o = &dev->out[index];
+	igt_cleanup_push(flip_cleanup, c);
 	c->mode = kms_mode(W, H);
 	c->frame_ns = kms_mode_frame_ns(&c->mode);
 	for (int i = 0; i < 2; i++) {
@@ -47,9 +61,7 @@ static void setup(struct flip_ctx *c, struct kms_dev *dev, int index)
 
 static void teardown(struct flip_ctx *c)
 {
-	kms_disable(c->dev, c->o);
-	kms_fb_destroy(&c->fb[0]);
-	kms_fb_destroy(&c->fb[1]);
+	igt_cleanup_pop(true);
 }
 
 static int flip_atomic(struct flip_ctx *c, int i, uint64_t data)
@@ -145,6 +157,62 @@ static void test_flip_crc(struct kms_dev *dev, bool atomic)
 	teardown(&c);
 }
 
+/*
+ * A display reports a buffer free only once scan-out has moved off it.
+ * With vkms's composer (its simulated scan-out) held, as on a host too
+ * busy to run it, vblanks showing buffer 0 go by unread; a flip away from
+ * buffer 0 must then not complete, however many vblanks pass: the
+ * composer still owes the CRCs of those vblanks and will read buffer 0
+ * for them. Once the composer runs again the flip completes. The test then scribbles over buffer 0 at once, as a
+ * client may after the event, and every vblank before the flip's must
+ * still show buffer 0's original content.
+ */
+static void test_release_after_scanout(struct kms_dev *dev)
+{
+	uint32_t frame, v, seq, last = 0;
+	uint64_t waits;
+	struct flip_ctx c;
+	struct kms_crc crc;
+	struct kms_event ev;
+
+	setup(&c, dev, 0);
+	kms_crc_start(dev, 0, &crc);
+	kms_crc_get(&crc, &frame, &v);
+	igt_assert_eq(v, c.crc[0]);
+	waits = kms_stat(dev, 0, "scanout_waits");
+
+	kms_compose_hold(dev, 0, true);
+	kms_wait_vblank(dev->fd, 0, 2, NULL);
+	seq = kms_vblank_now(dev->fd, 0, NULL);
+	igt_assert_eq(flip(&c, true, 1, 7), 0);
+	kms_wait_vblank(dev->fd, 0, 4, NULL);
+	igt_assert_f(!kms_event_ready(dev->fd),
+		     "flip completed while scan-out still reads the old buffer\n");
+	igt_assert_gte(kms_stat(dev, 0, "scanout_waits") - waits, 3);
+	kms_compose_hold(dev, 0, false);
+
+	igt_assert_f(kms_read_event(dev->fd, 1000, &ev), "no flip event\n");
+	igt_assert_eq(ev.user_data, 7);
+	igt_assert_f((int32_t)(ev.sequence - seq) > 4,
+		     "flip at vblank %u, held from %u\n", ev.sequence, seq);
+	/* the client reuses buffer 0 as soon as it is told it is free */
+	kms_fb_fill(&c.fb[0], kms_rgb8(0xff, 0xff, 0, 0));
+	do {
+		kms_crc_get(&crc, &frame, &v);
+		if (last)
+			igt_assert_eq(frame, last + 1);
+		last = frame;
+		if ((int32_t)(frame - ev.sequence) < 0)
+			igt_assert_f(v == c.crc[0],
+				     "vblank %u before the flip at %u: %08x, want %08x\n",
+				     frame, ev.sequence, v, c.crc[0]);
+	} while ((int32_t)(frame - ev.sequence) < 0);
+	igt_assert_f(v == c.crc[1], "vblank %u of the flip: %08x, want %08x\n",
+		     frame, v, c.crc[1]);
+	kms_crc_stop(&crc);
+	teardown(&c);
+}
+
 static void test_wait_vblank(struct kms_dev *dev)
 {
 	struct flip_ctx c;
@@ -232,6 +300,8 @@ igt_main
 		test_flip_crc(&dev, false);
 	igt_subtest("atomic-flip-crc")
 		test_flip_crc(&dev, true);
+	igt_subtest("release-after-scanout")
+		test_release_after_scanout(&dev);
 	igt_subtest("wait-vblank")
 		test_wait_vblank(&dev);
 	igt_subtest("all-outputs")

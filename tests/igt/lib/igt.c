@@ -113,8 +113,45 @@ void __igt_fixture_end(void)
 	igt.state = IDLE;
 }
 
+#define IGT_MAX_CLEANUPS 16
+
+static struct {
+	void (*fn)(void *arg);
+	void *arg;
+} cleanups[IGT_MAX_CLEANUPS];
+static int ncleanups;
+static bool in_cleanup;
+
+void igt_cleanup_push(void (*fn)(void *arg), void *arg)
+{
+	igt_assert(ncleanups < IGT_MAX_CLEANUPS);
+	cleanups[ncleanups].fn = fn;
+	cleanups[ncleanups].arg = arg;
+	ncleanups++;
+}
+
+void igt_cleanup_pop(bool run)
+{
+	igt_assert(ncleanups > 0);
+	ncleanups--;
+	if (run)
+		cleanups[ncleanups].fn(cleanups[ncleanups].arg);
+}
+
+static void run_cleanups(void)
+{
+	in_cleanup = true;
+	while (ncleanups > 0) {
+		ncleanups--;
+		printf("cleanup %d after the subtest\n", ncleanups);
+		cleanups[ncleanups].fn(cleanups[ncleanups].arg);
+	}
+	in_cleanup = false;
+}
+
 static void result(const char *what)
 {
+	run_cleanups();
 	alarm(0);
 	printf("Subtest %s: %s (%.3fs)\n", igt.subtest, what,
 	       igt_now() - igt.start);
@@ -167,6 +204,11 @@ void __igt_subtest_end(void)
 __attribute__((noreturn))
 static void leave(bool failed, const char *msg)
 {
+	if (in_cleanup) {
+		printf("a cleanup failed: the state is unknown, stopping\n");
+		fflush(stdout);
+		exit(IGT_EXIT_FAILURE);
+	}
 	if (igt.state == IN_SUBTEST) {
 		if (failed)
 			igt.failed++;

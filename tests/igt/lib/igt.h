@@ -61,6 +61,17 @@ __attribute__((noreturn, format(printf, 1, 2))) void igt_skip(const char *fmt, .
 __attribute__((format(printf, 1, 2))) void igt_info(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void igt_debug(const char *fmt, ...);
 void igt_set_timeout(unsigned int seconds);
+
+/*
+ * Cleanups of the running subtest, so that a failure leaves nothing open
+ * for the next one (threads, fds, gated flips, driver knobs). A subtest
+ * pushes one when it takes a resource and pops it (running it or not) when
+ * it releases the resource itself. Whatever is still pushed when the
+ * subtest ends (passed, failed or skipped) runs then, newest first. A
+ * cleanup whose own assertion fails ends the program (status 98).
+ */
+void igt_cleanup_push(void (*fn)(void *arg), void *arg);
+void igt_cleanup_pop(bool run);
 double igt_now(void);
 
 #define igt_main							\

@@ -774,6 +774,44 @@ void kms_crc_stop(struct kms_crc *crc)
 
 /* ---- counters and parameters ------------------------------------------ */
 
+static void compose_hold_write(struct kms_dev *dev, int index, bool hold)
+{
+	char path[128];
+	int fd;
+
+	debugfs_path(path, sizeof(path), dev, index, "compose_hold");
+	fd = open(path, O_WRONLY);
+	igt_assert_f(fd >= 0, "open %s\n", path);
+	igt_assert_eq(write(fd, hold ? "1" : "0", 1), 1);
+	close(fd);
+}
+
+static struct {
+	struct kms_dev *dev;
+	int index;
+} held = { NULL, -1 };
+
+static void compose_release(void *arg)
+{
+	if (held.dev)
+		compose_hold_write(held.dev, held.index, false);
+	held.dev = NULL;
+}
+
+void kms_compose_hold(struct kms_dev *dev, int index, bool hold)
+{
+	if (hold) {
+		igt_assert_f(!held.dev, "one held composer at a time\n");
+		compose_hold_write(dev, index, true);
+		held.dev = dev;
+		held.index = index;
+		igt_cleanup_push(compose_release, NULL);
+	} else {
+		igt_assert(held.dev == dev && held.index == index);
+		igt_cleanup_pop(true);
+	}
+}
+
 uint64_t kms_stat(struct kms_dev *dev, int index, const char *name)
 {
 	char path[128], line[128];

@@ -196,6 +196,12 @@ uint32_t kms_crc_at(struct kms_crc *crc, uint32_t seq, uint32_t *frame);
 
 /* A counter of /sys/kernel/debug/dri/N/crtc-I/vkms_stats. */
 uint64_t kms_stat(struct kms_dev *dev, int index, const char *name);
+/*
+ * vkms's test knob crtc-I/compose_hold: while held, the composer (the
+ * simulated scan-out) reads nothing, as on a host too busy to run it.
+ * Holding pushes a subtest cleanup that lets it go again.
+ */
+void kms_compose_hold(struct kms_dev *dev, int index, bool hold);
 /* A module parameter of vkms, e.g. "gate"; -1 if unreadable. */
 int kms_param_get(const char *name);
 bool kms_param_set(const char *name, int value);

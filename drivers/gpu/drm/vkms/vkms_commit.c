@@ -118,18 +118,60 @@ struct vkms_commit {
  * The last reference unmaps the buffers and drops the framebuffers, so it
  * must be dropped in process context.
  */
-void vkms_frame_put(struct vkms_frame *frame)
+static void vkms_frame_free(struct vkms_frame *frame)
 {
 	unsigned int i;
 
-	if (!frame || !refcount_dec_and_test(&frame->ref))
-		return;
 	might_sleep();
 	for (i = 0; i < frame->nlayers; i++) {
 		drm_gem_fb_vunmap(frame->fbs[i], frame->maps[i]);
 		drm_framebuffer_put(frame->fbs[i]);
 	}
 	kfree(frame);
+}
+
+void vkms_frame_put(struct vkms_frame *frame)
+{
+	if (frame && refcount_dec_and_test(&frame->ref))
+		vkms_frame_free(frame);
+}
+
+/**
+ * vkms_frame_put_deferred - drop a frame reference in any context
+ * @out: the output whose reaper frees the frame if this was the last
+ *	reference
+ * @frame: the frame, or NULL
+ *
+ * For the vblank handler and the composer, which are on the
+ * fence-signalling path: they neither sleep nor free buffers.
+ */
+void vkms_frame_put_deferred(struct vkms_output *out, struct vkms_frame *frame)
+{
+	if (!frame || !refcount_dec_and_test(&frame->ref))
+		return;
+	llist_add(&frame->reap, &out->reap);
+	queue_work(system_wq, &out->reap_work);
+}
+
+/**
+ * vkms_reap_work - free what the signalling path could not
+ * @work: &vkms_output.reap_work
+ *
+ * Process context, off the signalling path: frames whose last reference
+ * went in the vblank handler or the composer, and replaced composer
+ * buffers.
+ */
+void vkms_reap_work(struct work_struct *work)
+{
+	struct vkms_output *out = container_of(work, struct vkms_output,
+					       reap_work);
+	struct vkms_comp_bufs *b, *bn;
+	struct vkms_frame *f, *fn;
+
+	llist_for_each_entry_safe(f, fn, llist_del_all(&out->reap), reap)
+		vkms_frame_free(f);
+	llist_for_each_entry_safe(b, bn, llist_del_all(&out->reap_bufs), reap)
+		vkms_comp_bufs_free(b);
 }
 
 static int vkms_layer_cmp(const void *a, const void *b)
@@ -229,11 +271,7 @@ void vkms_flip_free(struct vkms_flip *flip)
 
 	if (flip->wb)
 		vkms_writeback_cancel(flip->out, flip->wb);
-	if (flip->event) {
-		spin_lock_irq(&crtc->dev->event_lock);
-		drm_crtc_send_vblank_event(crtc, flip->event);
-		spin_unlock_irq(&crtc->dev->event_lock);
-	}
+	vkms_send_event(crtc, &flip->event, flip->keep ? -ECANCELED : 0);
 	if (flip->vblank_ref)
 		drm_crtc_vblank_put(crtc);
 	vkms_frame_put(flip->frame);
@@ -259,7 +297,11 @@ static int vkms_flips_build(struct drm_atomic_state *state)
 		INIT_LIST_HEAD(&flip->node);
 		flip->out = crtc_to_output(crtc);
 		ret = vkms_frame_build(state, cs, &flip->frame);
+		if (!ret)
+			ret = vkms_composer_reserve(flip->out, cs->mode.hdisplay,
+						    cs->mode.vdisplay);
 		if (ret) {
+			vkms_frame_put(flip->frame);
 			kfree(flip);
 			return ret;
 		}
@@ -620,14 +662,6 @@ void vkms_cancel_gated(struct vkms_device *vkms, struct drm_file *file)
 
 /* ---- the blocking and worker paths ------------------------------------ */
 
-static void vkms_send_event_now(struct drm_crtc *crtc,
-				struct drm_pending_vblank_event *event)
-{
-	spin_lock_irq(&crtc->dev->event_lock);
-	drm_crtc_send_vblank_event(crtc, event);
-	spin_unlock_irq(&crtc->dev->event_lock);
-}
-
 /* Blocking commits and workers: the whole commit, in process context. */
 static void vkms_commit_tail(struct drm_atomic_state *state)
 {
@@ -666,10 +700,7 @@ static void vkms_commit_tail(struct drm_atomic_state *state)
 		if (flip)
 			vkms_flip_free(flip);
 		/* CRTC off: its vblanks stopped, the event goes now. */
-		if (cs->event) {
-			vkms_send_event_now(crtc, cs->event);
-			cs->event = NULL;
-		}
+		vkms_send_event(crtc, &cs->event, 0);
 	}
 
 	drm_atomic_helper_commit_hw_done(state);

@@ -34,6 +34,7 @@
  * blend mode.
  */
 #include <linux/crc32.h>
+#include <linux/fence.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 
@@ -286,25 +287,102 @@ static inline bool vkms_layer_on_line(const struct vkms_layer *l, int y)
 }
 
 /* Size the buffers for a @w x @h frame; they are kept while it fits. */
+/* The composer allocates nothing: vkms_composer_reserve() did. */
 static int vkms_composer_size(struct vkms_composer *c, u16 w, u16 h)
 {
-	size_t size = (size_t)w * h * 4;
-
-	if (!c->out || c->out_size != size) {
-		kvfree(c->out);
-		c->out = kvmalloc(size, GFP_KERNEL);
-		c->out_size = c->out ? size : 0;
-	}
+	if (!c->out || (size_t)w * h * 4 > c->out_size || w > c->line_px)
+		return -ENOMEM;
 	c->width = w;
 	c->height = h;
-	if (w > c->line_px) {
-		kvfree(c->acc);
-		kvfree(c->line);
-		c->acc = kvmalloc_array(w, sizeof(struct vkms_px), GFP_KERNEL);
-		c->line = kvmalloc_array(w, sizeof(struct vkms_px), GFP_KERNEL);
-		c->line_px = c->acc && c->line ? w : 0;
+	return 0;
+}
+
+/**
+ * vkms_comp_bufs_free - free composer buffers
+ * @b: the buffers, or NULL; the composer no longer uses them
+ */
+void vkms_comp_bufs_free(struct vkms_comp_bufs *b)
+{
+	if (!b)
+		return;
+	kvfree(b->out);
+	kvfree(b->acc);
+	kvfree(b->line);
+	kfree(b);
+}
+
+/**
+ * vkms_composer_reserve - make the composer's buffers hold a mode
+ * @out: the output
+ * @width: horizontal size of the mode
+ * @height: vertical size of the mode
+ *
+ * Process context, before a commit's point of no return. Buffers only
+ * grow: new ones are handed to the composer, which takes them at its next
+ * run and gives the old ones to the reaper.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vkms_composer_reserve(struct vkms_output *out, u16 width, u16 height)
+{
+	size_t px = (size_t)width * height;
+	struct vkms_comp_bufs *b, *old;
+	int ret = 0;
+
+	mutex_lock(&out->reserve_lock);
+	if (px <= out->comp_cap_px && width <= out->comp_cap_line)
+		goto out_unlock;
+	px = max(px, out->comp_cap_px);
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b) {
+		ret = -ENOMEM;
+		goto out_unlock;
 	}
-	return c->out && c->line_px >= w ? 0 : -ENOMEM;
+	b->line_px = max_t(unsigned int, width, out->comp_cap_line);
+	b->out_size = px * 4;
+	b->out = kvmalloc(b->out_size, GFP_KERNEL);
+	b->acc = kvmalloc_array(b->line_px, sizeof(struct vkms_px),
+				GFP_KERNEL);
+	b->line = kvmalloc_array(b->line_px, sizeof(struct vkms_px),
+				 GFP_KERNEL);
+	if (!b->out || !b->acc || !b->line) {
+		vkms_comp_bufs_free(b);
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	spin_lock_irq(&out->lock);
+	old = out->comp_next;
+	out->comp_next = b;
+	out->comp_cap_px = px;
+	out->comp_cap_line = b->line_px;
+	spin_unlock_irq(&out->lock);
+	/* never seen by the composer */
+	vkms_comp_bufs_free(old);
+out_unlock:
+	mutex_unlock(&out->reserve_lock);
+	return ret;
+}
+
+/* Composer: take the buffers reserved since the last run. Lock held. */
+static void vkms_composer_take_bufs(struct vkms_output *out)
+	__must_hold(&out->lock)
+{
+	struct vkms_composer *c = &out->comp;
+	struct vkms_comp_bufs *b = out->comp_next;
+
+	if (!b)
+		return;
+	out->comp_next = NULL;
+	if (c->bufs) {
+		llist_add(&c->bufs->reap, &out->reap_bufs);
+		queue_work(system_wq, &out->reap_work);
+	}
+	c->bufs = b;
+	c->out = b->out;
+	c->out_size = b->out_size;
+	c->acc = b->acc;
+	c->line = b->line;
+	c->line_px = b->line_px;
 }
 
 /* Widen @n output pixels back to 16 bits: exact for 8-bit sources. */
@@ -546,14 +624,25 @@ void vkms_compose_work(struct work_struct *work)
 					       compose_work);
 	struct vkms_composer *c = &out->comp;
 	struct vkms_compose_req *reqs = c->reqs;
-	unsigned int i, n;
+	unsigned int i, n, cookie;
+	u64 taken;
 
+	if (READ_ONCE(out->compose_hold))
+		return;
+
+	/*
+	 * Flips wait for this (the scan-out rule), and so do writeback
+	 * out-fences: no allocation, no sleeping lock from here on.
+	 */
+	cookie = fence_begin_signalling();
 	spin_lock_irq(&out->lock);
+	vkms_composer_take_bufs(out);
 	n = out->ring_len;
 	for (i = 0; i < n; i++)
 		reqs[i] = out->ring[(out->ring_head + i) % VKMS_COMPOSE_RING];
 	out->ring_head = (out->ring_head + n) % VKMS_COMPOSE_RING;
 	out->ring_len = 0;
+	taken = out->reads_queued;
 	list_splice_tail_init(&out->wb_latched, &c->wb);
 	spin_unlock_irq(&out->lock);
 
@@ -569,7 +658,7 @@ void vkms_compose_work(struct work_struct *work)
 		/* replaced within its own last vblank: never on screen alone */
 		replaced = i + 1 < n && reqs[i + 1].first <= req->last;
 		wb = list_first_entry_or_null(&c->wb, struct vkms_wb_job, node);
-		want = req->crc || i + 1 == n || (wb && wb->seq <= req->last);
+		want = req->crc || (wb && wb->seq <= req->last);
 
 		if (!replaced && want && req->frame) {
 			t0 = ktime_get();
@@ -592,20 +681,30 @@ void vkms_compose_work(struct work_struct *work)
 		}
 		if (!replaced)
 			vkms_writeback_done(out, req->last, status);
-		vkms_frame_put(req->frame);
-		vkms_frame_put(req->retire);
 	}
+
+	/* Scan-out has moved off every frame read so far. */
+	spin_lock_irq(&out->lock);
+	out->reads_done = taken;
+	spin_unlock_irq(&out->lock);
+	fence_end_signalling(cookie);
+
+	for (i = 0; i < n; i++)
+		vkms_frame_put(reqs[i].frame);
 }
 
 /**
  * vkms_composer_fini - free the composer's buffers
- * @c: the composer, its worker flushed
+ * @out: the output, its composer worker and reaper flushed
  */
-void vkms_composer_fini(struct vkms_composer *c)
+void vkms_composer_fini(struct vkms_output *out)
 {
-	kvfree(c->out);
-	kvfree(c->acc);
-	kvfree(c->line);
+	struct vkms_composer *c = &out->comp;
+
+	vkms_comp_bufs_free(out->comp_next);
+	out->comp_next = NULL;
+	vkms_comp_bufs_free(c->bufs);
+	c->bufs = NULL;
 	c->out = NULL;
 	c->acc = NULL;
 	c->line = NULL;

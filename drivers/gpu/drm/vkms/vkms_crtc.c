@@ -9,16 +9,31 @@
  *  1. moves the timer to the next tick and records this tick's time (the
  *     vblank timestamp: the scheduled time, not the time the handler ran);
  *  2. lets DRM count the vblank and deliver WAIT_VBLANK events;
- *  3. latches every flip armed at or before this tick: its frame becomes
- *     the scan-out (vkms_output.active), a compose request is queued for
- *     the composer worker, and after the lock is dropped its event is sent
- *     (userspace event, flip_done, CRTC out-fence), its vblank reference
- *     dropped, and its gated commit told (which queues the cleanup);
- *  4. queues a compose request for the current frame when the CRC or a
- *     writeback capture wants this vblank.
- * Composition itself happens in the worker (vkms_composer.c).
+ *  3. latches every flip armed at or before this tick, unless the
+ *     composer has not finished reading the frames shown so far (the
+ *     scan-out rule, next to &vkms_output.lock): its frame becomes the
+ *     scan-out (vkms_output.active), a compose request is queued when a
+ *     CRC or a writeback capture will read it, the frame it replaces goes
+ *     to the reaper, and after the lock is dropped vkms_flip_complete()
+ *     sends its event (userspace event, flip_done, CRTC out-fence), drops
+ *     its vblank reference and tells its gated commit (which queues the
+ *     cleanup);
+ *  4. queues a compose request for the current frame when the CRC wants
+ *     this vblank.
+ * Composition itself happens in the worker (vkms_composer.c). Nothing is
+ * composed when nothing reads the result.
+ *
+ * Why the latch waits for the composer rather than the event: the event
+ * is the display's promise that the old buffer is free, and its timestamp
+ * is the vblank at which the new frame went on screen. Holding the latch
+ * keeps both true at once (the old frame is simply shown for one more
+ * vblank, as a display whose scan-out stalled would), costs no thread,
+ * and needs no copy of the frame. Sending the event later from the
+ * composer would wake a worker on every flip and stamp the event with a
+ * vblank at which nothing changed.
  */
 #include <linux/debugfs.h>
+#include <linux/fence.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
@@ -55,56 +70,55 @@ static struct vkms_compose_req *vkms_ring_push(struct vkms_output *out)
 }
 
 /*
- * Called with out->lock held. Makes sure a request covers vblank @seq for
- * the current frame: the last request is extended if it shows that frame,
- * else a new one is added. Returns false if the ring is full.
+ * Called with out->lock held. Makes sure a request reads the current
+ * frame at vblank @seq: the last request is extended if it shows that
+ * frame, else a new one is added. Returns false if the ring is full.
  */
 static bool vkms_ring_cover(struct vkms_output *out, u64 seq, bool crc)
 {
 	struct vkms_compose_req *req = vkms_ring_last(out);
 
-	if (req && req->frame == out->active) {
-		if (seq > req->last)
-			req->last = seq;
-		req->crc |= crc;
-		return true;
+	if (!req || req->frame != out->active) {
+		if (out->ring_len == VKMS_COMPOSE_RING)
+			return false;
+		req = vkms_ring_push(out);
+		req->frame = out->active;
+		if (req->frame)
+			refcount_inc(&req->frame->ref);
+		req->first = seq;
 	}
-	if (out->ring_len == VKMS_COMPOSE_RING)
-		return false;
-	req = vkms_ring_push(out);
-	req->frame = out->active;
-	if (req->frame)
-		refcount_inc(&req->frame->ref);
-	req->first = seq;
-	req->last = seq;
-	req->crc = crc;
+	if (seq > req->last)
+		req->last = seq;
+	req->crc |= crc;
+	out->reads_queued++;
 	return true;
 }
 
 /*
  * Called with out->lock held: latch @flip at vblank @seq of time @tick.
- * Returns false, leaving the flip pending, if the composer's ring has no
- * room for the new frame (the flip is then late, a missed latch).
+ * @reading: the composer still reads frames shown before this vblank.
+ * Returns false, leaving the flip pending (a missed latch), if the flip
+ * would replace a frame still being read, or the composer's ring is full.
  */
 static bool vkms_latch_locked(struct vkms_output *out, struct vkms_flip *flip,
-			      u64 seq, ktime_t tick)
+			      u64 seq, ktime_t tick, bool reading)
 {
-	struct vkms_compose_req *req;
+	bool read = out->crc_enabled || flip->wb;
+	struct vkms_frame *old;
 
 	/* Rare: the composer is far behind. */
-	if (out->ring_len == VKMS_COMPOSE_RING)
+	if (read && out->ring_len == VKMS_COMPOSE_RING)
 		return false;
 	if (!flip->keep) {
-		req = vkms_ring_push(out);
-		req->frame = flip->frame;
-		refcount_inc(&req->frame->ref);
-		req->retire = out->active;
-		req->first = seq;
-		req->last = seq;
-		req->crc = out->crc_enabled;
+		if (reading) {
+			out->stats.scanout_waits++;
+			return false;
+		}
+		old = out->active;
 		/* The flip's reference now belongs to the scan-out. */
 		out->active = flip->frame;
 		flip->frame = NULL;
+		vkms_frame_put_deferred(out, old);
 		out->stats.flips_latched++;
 		/* Was there a vblank between the arming and this one? */
 		if (ktime_compare(ktime_sub(tick, out->period), flip->armed) >= 0)
@@ -114,23 +128,72 @@ static bool vkms_latch_locked(struct vkms_output *out, struct vkms_flip *flip,
 		flip->wb->seq = seq;
 		list_add_tail(&flip->wb->node, &out->wb_latched);
 		flip->wb = NULL;
-		vkms_ring_cover(out, seq, out->crc_enabled);
 	}
+	if (read)
+		vkms_ring_cover(out, seq, out->crc_enabled);
 	return true;
+}
+
+/**
+ * vkms_send_event - send a vblank event now, once
+ * @crtc: its CRTC
+ * @event: where the event is kept; cleared
+ * @error: 0, or the error its out-fence (if any) signals with
+ *
+ * Any context but one holding the device's event_lock (a callback of a
+ * vkms out-fence is called under it).
+ */
+void vkms_send_event(struct drm_crtc *crtc,
+		     struct drm_pending_vblank_event **event, int error)
+{
+	unsigned long flags;
+
+	if (!*event)
+		return;
+	if (error && (*event)->base.fence)
+		dma_fence_set_error((*event)->base.fence, error);
+	spin_lock_irqsave(&crtc->dev->event_lock, flags);
+	drm_crtc_send_vblank_event(crtc, *event);
+	spin_unlock_irqrestore(&crtc->dev->event_lock, flags);
+	*event = NULL;
+}
+
+/*
+ * A flip is over: latched at a vblank, or completed without one (a CRTC
+ * turned off under it). Its event goes (a cancelled flip, which showed
+ * nothing, signals its out-fence with -ECANCELED), its vblank reference
+ * is dropped and its owner told: a gated commit frees its flips in its
+ * cleanup worker, other flips are freed here (their frame went to the
+ * scan-out). Any context without event_lock held.
+ */
+static void vkms_flip_complete(struct vkms_flip *flip)
+{
+	struct drm_crtc *crtc = &flip->out->crtc;
+
+	vkms_send_event(crtc, &flip->event, flip->keep ? -ECANCELED : 0);
+	if (flip->vblank_ref)
+		drm_crtc_vblank_put(crtc);
+	flip->vblank_ref = false;
+	if (flip->vc)
+		vkms_commit_flip_latched(flip->vc);
+	else
+		vkms_flip_free(flip);
 }
 
 static enum hrtimer_restart vkms_vblank_tick(struct hrtimer *timer)
 {
 	struct vkms_output *out = container_of(timer, struct vkms_output, timer);
 	struct drm_crtc *crtc = &out->crtc;
-	struct drm_device *dev = crtc->dev;
 	struct vkms_flip *flip, *next;
+	unsigned int cookie;
 	LIST_HEAD(latched);
 	unsigned long flags;
-	bool compose = false;
+	bool compose = false, reading;
 	u64 overrun, seq;
 	ktime_t tick;
 
+	/* Flip events, out-fences and writeback fences depend on this. */
+	cookie = fence_begin_signalling();
 	overrun = hrtimer_forward_now(timer, out->period);
 	tick = ktime_sub(hrtimer_get_expires(timer), out->period);
 	WRITE_ONCE(out->tick_time, tick);
@@ -140,41 +203,29 @@ static enum hrtimer_restart vkms_vblank_tick(struct hrtimer *timer)
 
 	spin_lock_irqsave(&out->lock, flags);
 	out->stats.vblanks += overrun;
+	/* Reads of the vblanks before this one, not done yet? */
+	reading = out->reads_done != out->reads_queued;
 	list_for_each_entry_safe(flip, next, &out->pending, node) {
 		/* Armed after this vblank: it belongs to the next one. */
 		if (ktime_after(flip->armed, tick))
 			break;
-		if (!vkms_latch_locked(out, flip, seq, tick))
+		if (!vkms_latch_locked(out, flip, seq, tick, reading))
 			break;
 		list_move_tail(&flip->node, &latched);
-		compose = true;
 	}
-	if (out->crc_enabled && vkms_ring_cover(out, seq, true))
-		compose = true;
+	if (out->crc_enabled)
+		vkms_ring_cover(out, seq, true);
+	compose = out->ring_len || !list_empty(&out->wb_latched);
 	spin_unlock_irqrestore(&out->lock, flags);
 
 	if (compose)
 		queue_work(out->composer_wq, &out->compose_work);
 
 	list_for_each_entry_safe(flip, next, &latched, node) {
-		struct vkms_commit *vc = flip->vc;
-
 		list_del(&flip->node);
-		if (flip->event) {
-			spin_lock_irqsave(&dev->event_lock, flags);
-			drm_crtc_send_vblank_event(crtc, flip->event);
-			spin_unlock_irqrestore(&dev->event_lock, flags);
-			flip->event = NULL;
-		}
-		if (flip->vblank_ref)
-			drm_crtc_vblank_put(crtc);
-		flip->vblank_ref = false;
-		/* A gated commit frees its flips in its cleanup worker. */
-		if (vc)
-			vkms_commit_flip_latched(vc);
-		else
-			kfree(flip);
+		vkms_flip_complete(flip);
 	}
+	fence_end_signalling(cookie);
 	return HRTIMER_RESTART;
 }
 
@@ -202,7 +253,6 @@ static bool vkms_flip_mergeable(const struct vkms_flip *flip)
 void vkms_flip_arm(struct vkms_flip *flip, bool keep)
 {
 	struct vkms_output *out = flip->out;
-	struct drm_crtc *crtc = &out->crtc;
 	struct vkms_flip *last, *merged = NULL;
 	bool gated = flip->vc;
 	unsigned long flags;
@@ -243,23 +293,14 @@ void vkms_flip_arm(struct vkms_flip *flip, bool keep)
 
 	/*
 	 * The CRTC went off while a gated flip waited (its fence took longer
-	 * than the helpers wait): nothing to show, complete it now. Only
-	 * gated flips get here; their commit frees them.
+	 * than the helpers wait): nothing to show. Only gated flips get here.
+	 * This may run in the callback of a vkms out-fence, which is called
+	 * with the device's event_lock held, so the event is not sent here:
+	 * the commit's cleanup worker frees the flip, and vkms_flip_free()
+	 * sends the event (out-fence -ECANCELED), cancels the writeback and
+	 * drops the vblank reference in process context.
 	 */
-	if (flip->event) {
-		spin_lock_irqsave(&crtc->dev->event_lock, flags);
-		drm_crtc_send_vblank_event(crtc, flip->event);
-		spin_unlock_irqrestore(&crtc->dev->event_lock, flags);
-		flip->event = NULL;
-	}
-	if (flip->vblank_ref)
-		drm_crtc_vblank_put(crtc);
-	flip->vblank_ref = false;
-	if (flip->wb) {
-		vkms_writeback_cancel(out, flip->wb);
-		flip->wb = NULL;
-	}
-	if (flip->vc)
+	if (!WARN_ON_ONCE(!flip->vc))
 		vkms_commit_flip_latched(flip->vc);
 }
 
@@ -353,6 +394,7 @@ static int vkms_stats_show(struct seq_file *m, void *data)
 	seq_printf(m, "flips_merged: %llu\n", s.flips_merged);
 	seq_printf(m, "flips_cancelled: %llu\n", s.flips_cancelled);
 	seq_printf(m, "missed_latches: %llu\n", s.missed_latches);
+	seq_printf(m, "scanout_waits: %llu\n", s.scanout_waits);
 	seq_printf(m, "fence_errors: %llu\n", s.fence_errors);
 	seq_printf(m, "composed: %llu\n", s.composed);
 	seq_printf(m, "compose_ns_last: %llu\n", s.compose_ns_last);
@@ -363,12 +405,42 @@ static int vkms_stats_show(struct seq_file *m, void *data)
 }
 DEFINE_SHOW_ATTRIBUTE(vkms_stats);
 
+/*
+ * Test knob: while compose_hold is 1 the composer takes no request, as a
+ * scan-out delayed by a loaded host would; writing 0 lets it run again.
+ * Tests use it to show that no buffer is reported free while a
+ * composition that reads it is pending.
+ */
+static int vkms_compose_hold_get(void *data, u64 *val)
+{
+	struct vkms_output *out = data;
+
+	*val = READ_ONCE(out->compose_hold);
+	return 0;
+}
+
+static int vkms_compose_hold_set(void *data, u64 val)
+{
+	struct vkms_output *out = data;
+
+	if (val > 1)
+		return -EINVAL;
+	WRITE_ONCE(out->compose_hold, val);
+	if (!val)
+		queue_work(out->composer_wq, &out->compose_work);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(vkms_compose_hold_fops, vkms_compose_hold_get,
+			 vkms_compose_hold_set, "%llu\n");
+
 static int vkms_crtc_late_register(struct drm_crtc *crtc)
 {
 	struct vkms_output *out = crtc_to_output(crtc);
 
 	debugfs_create_file("vkms_stats", 0444, crtc->debugfs_entry, out,
 			    &vkms_stats_fops);
+	debugfs_create_file_unsafe("compose_hold", 0644, crtc->debugfs_entry,
+				   out, &vkms_compose_hold_fops);
 	return 0;
 }
 
@@ -460,32 +532,18 @@ static void vkms_crtc_atomic_disable(struct drm_crtc *crtc,
 	spin_unlock_irq(&out->lock);
 
 	/* Compose what the last vblanks still owe (CRC, writeback). */
+	WRITE_ONCE(out->compose_hold, false);
 	flush_work(&out->compose_work);
 
 	/*
 	 * Flips still pending here were armed without an event (legacy
 	 * cursor updates): the commit that disables the CRTC waited for
-	 * every flip with one. Drop them as if latched.
+	 * every flip with one. They complete without being shown.
 	 */
 	list_for_each_entry_safe(flip, next, &left, node) {
 		list_del(&flip->node);
-		if (flip->event) {
-			spin_lock_irq(&crtc->dev->event_lock);
-			drm_crtc_send_vblank_event(crtc, flip->event);
-			spin_unlock_irq(&crtc->dev->event_lock);
-			flip->event = NULL;
-		}
-		if (flip->vblank_ref)
-			drm_crtc_vblank_put(crtc);
-		flip->vblank_ref = false;
-		if (flip->wb) {
-			vkms_writeback_cancel(out, flip->wb);
-			flip->wb = NULL;
-		}
-		if (flip->vc)
-			vkms_commit_flip_latched(flip->vc);
-		else
-			vkms_flip_free(flip);
+		flip->keep = true;
+		vkms_flip_complete(flip);
 	}
 	vkms_frame_put(active);
 }
@@ -533,12 +591,14 @@ static void vkms_crtc_release(struct drm_device *drm, void *arg)
 
 		req = &out->ring[(out->ring_head + i) % VKMS_COMPOSE_RING];
 		vkms_frame_put(req->frame);
-		vkms_frame_put(req->retire);
 	}
 	out->ring_len = 0;
 	vkms_frame_put(out->active);
 	out->active = NULL;
-	vkms_composer_fini(&out->comp);
+	flush_work(&out->reap_work);
+	vkms_reap_work(&out->reap_work);
+	vkms_composer_fini(out);
+	mutex_destroy(&out->reserve_lock);
 }
 
 /**
@@ -553,6 +613,10 @@ int vkms_crtc_init(struct vkms_output *out)
 	int ret;
 
 	spin_lock_init(&out->lock);
+	mutex_init(&out->reserve_lock);
+	init_llist_head(&out->reap);
+	init_llist_head(&out->reap_bufs);
+	INIT_WORK(&out->reap_work, vkms_reap_work);
 	INIT_LIST_HEAD(&out->pending);
 	INIT_LIST_HEAD(&out->wb_latched);
 	INIT_LIST_HEAD(&out->comp.wb);

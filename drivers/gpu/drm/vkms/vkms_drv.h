@@ -25,6 +25,8 @@
 #include <linux/iosys-map.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/llist.h>
+#include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -86,7 +88,9 @@ struct vkms_layer {
 /**
  * struct vkms_frame - what a CRTC scans out, immutable once built
  * @ref: references; the last one must be dropped in process context
- *	(vkms_frame_put() unmaps buffers and drops framebuffers)
+ *	(vkms_frame_put() unmaps buffers and drops framebuffers), or
+ *	handed to the output's reaper (vkms_frame_put_deferred())
+ * @reap: entry in &vkms_output.reap once the last reference is gone
  * @width: horizontal size of the CRTC's mode
  * @height: vertical size of the CRTC's mode
  * @nlayers: visible planes, in @layers
@@ -96,6 +100,7 @@ struct vkms_layer {
  */
 struct vkms_frame {
 	refcount_t ref;
+	struct llist_node reap;
 	u16 width;
 	u16 height;
 	unsigned int nlayers;
@@ -147,16 +152,14 @@ struct vkms_flip {
 
 /**
  * struct vkms_compose_req - a composition the composer worker owes
- * @frame: the frame shown during vblanks @first to @last (a reference)
- * @retire: the frame that @frame replaced at its latch, to drop after
- *	(a reference) or NULL
+ * @frame: the frame shown during vblanks @first to @last (a reference),
+ *	or NULL (nothing shown: a black frame)
  * @first: first vblank sequence number
  * @last: last vblank sequence number
  * @crc: a CRC entry is wanted for each of these vblanks
  */
 struct vkms_compose_req {
 	struct vkms_frame *frame;
-	struct vkms_frame *retire;
 	u64 first;
 	u64 last;
 	bool crc;
@@ -175,6 +178,9 @@ struct vkms_compose_req {
  *	cursor updates, which nothing waits for)
  * @flips_cancelled: gated flips cancelled (file closed, unload)
  * @missed_latches: flips armed before a vblank but latched at a later one
+ * @scanout_waits: vblanks at which an armed flip stayed pending because
+ *	the composer (the simulated scan-out) had not finished reading the
+ *	frame it replaces
  * @fence_errors: fences of flips that signaled with an error
  * @composed: frames composed
  * @compose_ns_last: time the last composition took
@@ -192,6 +198,7 @@ struct vkms_stats {
 	u64 flips_merged;
 	u64 flips_cancelled;
 	u64 missed_latches;
+	u64 scanout_waits;
 	u64 fence_errors;
 	u64 composed;
 	u64 compose_ns_last;
@@ -201,7 +208,30 @@ struct vkms_stats {
 };
 
 /**
+ * struct vkms_comp_bufs - the composer's working memory, one allocation
+ * @reap: entry in &vkms_output.reap_bufs once replaced
+ * @out_size: size of @out in bytes
+ * @line_px: pixels @acc and @line can hold
+ * @out: the output buffer
+ * @acc: line accumulator
+ * @line: scratch line
+ *
+ * Allocated in process context before a commit's point of no return
+ * (vkms_composer_reserve()), never by the composer, which is on the
+ * fence-signalling path.
+ */
+struct vkms_comp_bufs {
+	struct llist_node reap;
+	size_t out_size;
+	unsigned int line_px;
+	u32 *out;
+	void *acc;
+	void *line;
+};
+
+/**
  * struct vkms_composer - the composer worker's private data
+ * @bufs: the buffers below belong to this allocation, or NULL
  * @out: the output buffer: the composed frame, XRGB8888, tight pitch
  * @out_size: size of @out in bytes
  * @width: width of the frame in @out
@@ -217,6 +247,7 @@ struct vkms_stats {
  * flushed.
  */
 struct vkms_composer {
+	struct vkms_comp_bufs *bufs;
 	u32 *out;
 	size_t out_size;
 	u16 width;
@@ -251,11 +282,25 @@ struct vkms_composer {
  * @ring: compose requests for the composer worker
  * @ring_head: index of the oldest request in @ring
  * @ring_len: requests in @ring
+ * @reads_queued: compose requests that read a frame, queued so far
+ * @reads_done: those of them the composer has finished
+ * @comp_next: buffers for the composer to take at its next run, or NULL
+ * @comp_cap_px: output pixels the newest buffers (@comp_next, else the
+ *	composer's) hold
+ * @comp_cap_line: line pixels of the same
+ * @compose_hold: test knob (debugfs compose_hold): the composer takes no
+ *	request while set, as a scan-out stalled on a loaded host would
  * @wb_latched: writeback captures latched, waiting for the composer
  * @stats: counters
  * @composer_wq: ordered workqueue of the composer
  * @compose_work: the composer worker
  * @comp: the composer's data
+ * @reserve_lock: serializes vkms_composer_reserve() (process context
+ *	only; never taken by the composer)
+ * @reap: frames whose last reference was dropped where they cannot be
+ *	freed (the vblank handler, the composer)
+ * @reap_bufs: composer buffers replaced by larger ones
+ * @reap_work: frees @reap and @reap_bufs in process context
  */
 struct vkms_output {
 	struct vkms_device *vkms;
@@ -281,6 +326,13 @@ struct vkms_output {
 	 * sleep or allocate runs under it, and no other lock is taken inside
 	 * it: events are sent and vblank references dropped after releasing
 	 * it. Lock order: fence->lock -> vkms_device.gated_lock -> @lock.
+	 *
+	 * Scan-out rule: a flip that replaces @active latches only when
+	 * @reads_done == @reads_queued, i.e. when the composer has read
+	 * every vblank of the frames shown so far. Until then the old
+	 * buffer is still being scanned out and its flip event, out-fence
+	 * and writeback completion (which tell userspace it is free) must
+	 * not be sent.
 	 */
 	spinlock_t lock;
 	bool running;
@@ -290,12 +342,22 @@ struct vkms_output {
 	struct vkms_compose_req ring[VKMS_COMPOSE_RING];
 	unsigned int ring_head;
 	unsigned int ring_len;
+	u64 reads_queued;
+	u64 reads_done;
+	struct vkms_comp_bufs *comp_next;
+	size_t comp_cap_px;
+	unsigned int comp_cap_line;
+	bool compose_hold;
 	struct list_head wb_latched;
 	struct vkms_stats stats;
 
 	struct workqueue_struct *composer_wq;
 	struct work_struct compose_work;
 	struct vkms_composer comp;
+	struct mutex reserve_lock;	/* see @reserve_lock above */
+	struct llist_head reap;
+	struct llist_head reap_bufs;
+	struct work_struct reap_work;
 };
 
 /**
@@ -371,6 +433,8 @@ extern const unsigned int vkms_num_formats;
 /* vkms_crtc.c */
 int vkms_crtc_init(struct vkms_output *out);
 void vkms_flip_arm(struct vkms_flip *flip, bool keep);
+void vkms_send_event(struct drm_crtc *crtc,
+		     struct drm_pending_vblank_event **event, int error);
 
 /* vkms_commit.c */
 int vkms_atomic_check(struct drm_device *dev, struct drm_atomic_state *state);
@@ -378,12 +442,16 @@ int vkms_atomic_commit(struct drm_device *dev, struct drm_atomic_state *state,
 		       bool nonblock);
 void vkms_flip_free(struct vkms_flip *flip);
 void vkms_frame_put(struct vkms_frame *frame);
+void vkms_frame_put_deferred(struct vkms_output *out, struct vkms_frame *frame);
+void vkms_reap_work(struct work_struct *work);
 void vkms_commit_flip_latched(struct vkms_commit *vc);
 void vkms_cancel_gated(struct vkms_device *vkms, struct drm_file *file);
 
 /* vkms_composer.c */
 void vkms_compose_work(struct work_struct *work);
-void vkms_composer_fini(struct vkms_composer *comp);
+int vkms_composer_reserve(struct vkms_output *out, u16 width, u16 height);
+void vkms_comp_bufs_free(struct vkms_comp_bufs *b);
+void vkms_composer_fini(struct vkms_output *out);
 
 /* vkms_writeback.c */
 int vkms_writeback_init(struct vkms_output *out);

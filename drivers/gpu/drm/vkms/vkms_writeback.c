@@ -99,8 +99,11 @@ static void vkms_wb_cleanup_job(struct drm_writeback_connector *wb,
 
 /*
  * Queue the writeback job of @conn in @state and give it to the flip of
- * its CRTC. Before hw_done; the job stays with the state (and is cleaned
- * up with it) if there is no flip.
+ * its CRTC. Before hw_done. A job with a framebuffer always has one:
+ * DRM's check refuses a job on an inactive CRTC, a connector state added
+ * to a commit brings its CRTC's state along, and every active CRTC of a
+ * state gets a flip before the swap; a prepared job has its driver part. A job
+ * without a framebuffer has no out-fence and nothing to do.
  */
 static void vkms_wb_attach_one(struct drm_connector *conn,
 			       struct drm_atomic_state *state)
@@ -113,13 +116,12 @@ static void vkms_wb_attach_one(struct drm_connector *conn,
 
 	conn_state = drm_atomic_get_new_connector_state(state, conn);
 	job = conn_state->writeback_job;
-	if (!job || !job->fb || !job->priv || !conn_state->crtc)
+	if (!job || !job->fb)
 		return;
-	cs = drm_atomic_get_new_crtc_state(state, conn_state->crtc);
-	if (!cs)
-		return;
-	vs = to_vkms_crtc_state(cs);
-	if (!vs->flip || vs->flip->wb)
+	cs = conn_state->crtc ?
+	     drm_atomic_get_new_crtc_state(state, conn_state->crtc) : NULL;
+	vs = cs ? to_vkms_crtc_state(cs) : NULL;
+	if (WARN_ON_ONCE(!job->priv || !vs || !vs->flip || vs->flip->wb))
 		return;
 	out = crtc_to_output(conn_state->crtc);
 	vs->flip->wb = job->priv;
@@ -152,13 +154,26 @@ void vkms_writeback_attach(struct drm_atomic_state *state)
 /**
  * vkms_writeback_cancel - complete a queued capture that will not be taken
  * @out: the output
- * @job: the capture, the oldest queued on the connector
+ * @job: the capture; it must be the oldest queued on the connector
  *
- * Signals the job's out-fence with -ECANCELED.
+ * Signals the job's out-fence with -ECANCELED. DRM completes writeback
+ * jobs in queue order only; captures are queued in commit order and
+ * latched in that order, so the one cancelled is always the oldest. That
+ * is checked: completing another job would signal the wrong out-fence.
  */
 void vkms_writeback_cancel(struct vkms_output *out, struct vkms_wb_job *job)
 {
-	drm_writeback_signal_completion(&out->wb, -ECANCELED);
+	struct drm_writeback_connector *wb = &out->wb;
+	struct drm_writeback_job *first;
+	unsigned long flags;
+
+	spin_lock_irqsave(&wb->job_lock, flags);
+	first = list_first_entry_or_null(&wb->job_queue,
+					 struct drm_writeback_job, list_entry);
+	spin_unlock_irqrestore(&wb->job_lock, flags);
+	if (WARN_ON_ONCE(!first || first->priv != job))
+		return;
+	drm_writeback_signal_completion(wb, -ECANCELED);
 }
 
 static const struct drm_connector_helper_funcs vkms_wb_conn_helper_funcs = {
