@@ -25,7 +25,13 @@
  *                       a foreign dma_fence (tests/kmod/cf_timeline.ko);
  *  sw-sync              the same with sw_sync, where the kernel has it;
  *  close-vgem, close-vkms, kill-process
- *                       teardown with flips gated: no hang, no leak.
+ *                       teardown with flips gated: no hang, no leak;
+ *  reset-after-failure  a subtest made to fail with its flip gated and
+ *                       its capture running leaves nothing behind: the
+ *                       subtests after it pass.
+ *
+ * CROSSDEV_FAIL=NAME makes subtest NAME fail on purpose once its flip is
+ * gated (reset-after-failure uses it).
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -102,12 +108,41 @@ static void *crc_reader(void *arg)
 	return NULL;
 }
 
+/*
+ * What a subtest set up and has not released yet, for subtest_reset()
+ * after a failure.
+ */
+static struct crc_log *logs_live[2];
+static struct xd *xd_live;
+
+static void log_forget(struct crc_log *log)
+{
+	for (int k = 0; k < 2; k++)
+		if (logs_live[k] == log)
+			logs_live[k] = NULL;
+}
+
+/* Stop a capture without waiting for an entry that may never come. */
+static void crc_log_abort(struct crc_log *log)
+{
+	pthread_cancel(log->thread);
+	pthread_join(log->thread, NULL);
+	close(log->data_fd);
+	close(log->ctl_fd);
+	log_forget(log);
+	free(log);
+}
+
 static struct crc_log *crc_log_start(struct kms_dev *dev, int index)
 {
 	struct crc_log *log = calloc(1, sizeof(*log));
 	char path[128];
+	int k = 0;
 
 	igt_assert(log);
+	while (k < 2 && logs_live[k])
+		k++;
+	igt_assert(k < 2);
 	snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/crtc-%d/crc/control",
 		 dev->minor, index);
 	log->ctl_fd = open(path, O_WRONLY);
@@ -118,6 +153,7 @@ static struct crc_log *crc_log_start(struct kms_dev *dev, int index)
 	log->data_fd = open(path, O_RDONLY);
 	igt_assert_f(log->data_fd >= 0, "open %s\n", path);
 	igt_assert_eq(pthread_create(&log->thread, NULL, crc_reader, log), 0);
+	logs_live[k] = log;
 	return log;
 }
 
@@ -139,6 +175,7 @@ static void crc_log_stop(struct crc_log *log, struct kms_dev *dev, int index,
 	pthread_join(log->thread, NULL);
 	close(log->data_fd);
 	close(log->ctl_fd);
+	log_forget(log);
 	igt_assert_f(!log->error, "reading CRCs: %d\n", log->error);
 	igt_assert_gt(atomic_load(&log->n), 0);
 	igt_assert_f((int32_t)(log->seq[log->n - 1] - last_seq) >= 0,
@@ -235,6 +272,9 @@ static void xd_setup(struct xd *x, struct kms_dev *dev, int nout, int nbo)
 {
 	kms_param_set("gate", 1);
 	memset(x, 0, sizeof(*x));
+	x->vgem = -1;
+	igt_assert(!xd_live);
+	xd_live = x;
 	igt_require_f(dev->noutputs >= nout, "%d vkms outputs, %d needed\n",
 		      dev->noutputs, nout);
 	x->dev = dev;
@@ -257,8 +297,16 @@ static void xd_setup(struct xd *x, struct kms_dev *dev, int nout, int nbo)
 	}
 }
 
+/* The subtest releases what xd_setup() made itself (close tests). */
+static void xd_forget(struct xd *x)
+{
+	if (xd_live == x)
+		xd_live = NULL;
+}
+
 static void xd_teardown(struct xd *x)
 {
+	xd_forget(x);
 	for (int k = 0; k < x->nout; k++) {
 		struct xd_out *o = &x->out[k];
 
@@ -402,6 +450,17 @@ struct sw_sync_create_fence_data {
  * old frame; @release() signals; the flip latches at the first vblank
  * after the signal and shows @crc_new from then on.
  */
+/* CROSSDEV_FAIL=NAME: subtest NAME fails here (reset-after-failure). */
+static const char *running_subtest;
+
+static void injected_failure(void)
+{
+	const char *want = getenv("CROSSDEV_FAIL");
+
+	igt_assert_f(!want || !running_subtest || strcmp(want, running_subtest),
+		     "injected failure (CROSSDEV_FAIL=%s)\n", want);
+}
+
 static void gated_flip(struct xd *x, struct kms_vgem_bo *bo, int fence,
 		       bool explicit, uint32_t crc_new, int status,
 		       void (*release)(void *), void *arg)
@@ -417,6 +476,7 @@ static void gated_flip(struct xd *x, struct kms_vgem_bo *bo, int fence,
 	vbl = kms_vblank_now(x->dev->fd, 0, NULL);
 	igt_assert_eq(flip(x, 0, bo->fb_id, explicit ? fence : -1, 1), 0);
 	assert_held(x, 0, fence, HOLD_VBLANKS);
+	injected_failure();
 
 	seq0 = kms_vblank_now(x->dev->fd, 0, NULL);
 	release(arg);
@@ -944,6 +1004,7 @@ static void test_close_vgem(struct kms_dev *dev)
 		do_ioctl(dev->fd, DRM_IOCTL_GEM_CLOSE, &cl);
 	}
 	kms_fb_destroy(&x.out[0].front);
+	xd_forget(&x);
 	wait_refcnt("vgem", vgem_refs);
 }
 
@@ -1006,6 +1067,7 @@ static void test_close_vkms(struct kms_dev *dev)
 	close(bo->dmabuf_fd);
 	gem_close(vgem, bo->handle);
 	close(vgem);
+	xd_forget(&x);
 	wait_refcnt("vgem", vgem_refs);
 }
 
@@ -1108,6 +1170,121 @@ static void test_kill(struct kms_dev *dev)
 	}
 }
 
+/* ---- after each subtest --------------------------------------------------- */
+
+/*
+ * Run this program on three subtests, the first made to fail with its
+ * flip gated, its vgem fence unsignaled and its CRC capture running: the
+ * two after it must pass in the same process.
+ */
+static void test_reset_after_failure(struct kms_dev *dev)
+{
+	char out[16384];
+	int pipefd[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	igt_assert_eq(pipe(pipefd), 0);
+	/* the child must be the display's master */
+	kms_close(dev);
+	fflush(stdout);
+	pid = fork();
+	igt_assert_gte(pid, 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		setenv("CROSSDEV_FAIL", "implicit-fence", 1);
+		execl("/proc/self/exe", "crossdev_flip", "--run-subtest",
+		      "*-fence", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (len < sizeof(out) - 1 &&
+	       (n = read(pipefd[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += n;
+	out[len] = 0;
+	close(pipefd[0]);
+	igt_assert_eq(waitpid(pid, &status, 0), pid);
+	kms_open(dev);
+	igt_info("---- the run, indented ----\n");
+	for (char *line = out, *end; *line; line = end) {
+		end = strchrnul(line, '\n');
+		igt_info("  | %.*s\n", (int)(end - line), line);
+		if (*end)
+			end++;
+	}
+	igt_assert(WIFEXITED(status));
+	igt_assert_eq(WEXITSTATUS(status), IGT_EXIT_FAILURE);
+	igt_assert(strstr(out, "Subtest implicit-fence: FAIL"));
+	igt_assert(strstr(out, "injected failure"));
+	igt_assert(strstr(out, "Subtest submit-in-fence: SUCCESS"));
+	igt_assert(strstr(out, "Subtest timeline-in-fence: SUCCESS"));
+}
+
+/*
+ * What a failed subtest left behind goes, so the next one starts clean:
+ * capture threads stop, the vkms file is closed first (which cancels the
+ * flips still gated at once and drops their events; removing their
+ * framebuffers one by one would wait for them), then the vgem buffers and
+ * vgem go, and vkms is opened anew. Nothing here asserts but kms_open().
+ */
+static void subtest_reset(void *arg)
+{
+	struct kms_dev *dev = arg;
+	struct xd *x = xd_live;
+	bool left = x;
+
+	for (int k = 0; k < 2; k++) {
+		if (logs_live[k]) {
+			crc_log_abort(logs_live[k]);
+			left = true;
+		}
+	}
+	for (int k = 0; x && k < x->nout; k++) {
+		if (x->out[k].front.map)
+			munmap(x->out[k].front.map, x->out[k].front.size);
+		x->out[k].front.map = NULL;
+	}
+	if (left)
+		kms_close(dev);
+	for (int k = 0; x && k < x->nout; k++) {
+		struct xd_out *o = &x->out[k];
+
+		for (int i = 0; i < o->nbo; i++) {
+			if (!o->bo[i].handle)
+				continue;
+			munmap(o->bo[i].map, o->bo[i].size);
+			close(o->bo[i].dmabuf_fd);
+			o->bo[i].handle = 0;
+		}
+	}
+	if (x && x->vgem >= 0)
+		close(x->vgem);
+	xd_live = NULL;
+	if (hang_ms_saved >= 0 &&
+	    module_param_read("vgem", "hang_ms") != hang_ms_saved) {
+		FILE *f = fopen("/sys/module/vgem/parameters/hang_ms", "w");
+
+		if (f) {
+			fprintf(f, "%d\n", hang_ms_saved);
+			fclose(f);
+		}
+	}
+	if (left) {
+		igt_info("reset: the subtest left a set-up behind\n");
+		kms_open(dev);
+	}
+}
+
+/* A subtest whose leftovers subtest_reset() clears, pass or fail. */
+#define xd_subtest(name, dev)						\
+	igt_subtest(name)						\
+		for (int __g = (igt_cleanup_push(subtest_reset, dev),	\
+				running_subtest = name, 1);		\
+		     __g; __g = 0, igt_cleanup_pop(dev, true))
+
 igt_main
 {
 	struct kms_dev dev = { .fd = -1 };
@@ -1117,30 +1294,32 @@ igt_main
 		igt_require(kms_param_get("gate") >= 0);
 	}
 
-	igt_subtest("implicit-fence")
+	xd_subtest("implicit-fence", &dev)
 		test_implicit(&dev);
-	igt_subtest("submit-in-fence")
+	xd_subtest("submit-in-fence", &dev)
 		test_submit_in_fence(&dev);
-	igt_subtest("frames-500")
+	xd_subtest("frames-500", &dev)
 		test_frames(&dev, 500);
-	igt_subtest("two-engines-two-outputs")
+	xd_subtest("two-engines-two-outputs", &dev)
 		test_two_engines(&dev);
-	igt_subtest("hung-job")
+	xd_subtest("hung-job", &dev)
 		test_hung_job(&dev);
-	igt_subtest("timeline-in-fence")
+	xd_subtest("timeline-in-fence", &dev)
 		test_timeline(&dev, true, 0);
-	igt_subtest("timeline-implicit")
+	xd_subtest("timeline-implicit", &dev)
 		test_timeline(&dev, false, 0);
-	igt_subtest("timeline-error")
+	xd_subtest("timeline-error", &dev)
 		test_timeline(&dev, true, -EIO);
-	igt_subtest("sw-sync")
+	xd_subtest("sw-sync", &dev)
 		test_sw_sync(&dev);
-	igt_subtest("close-vgem")
+	xd_subtest("close-vgem", &dev)
 		test_close_vgem(&dev);
-	igt_subtest("close-vkms")
+	xd_subtest("close-vkms", &dev)
 		test_close_vkms(&dev);
-	igt_subtest("kill-process")
+	xd_subtest("kill-process", &dev)
 		test_kill(&dev);
+	igt_subtest("reset-after-failure")
+		test_reset_after_failure(&dev);
 
 	igt_fixture {
 		if (hang_ms_saved >= 0)

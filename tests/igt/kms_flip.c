@@ -61,7 +61,7 @@ static void setup(struct flip_ctx *c, struct kms_dev *dev, int index)
 
 static void teardown(struct flip_ctx *c)
 {
-	igt_cleanup_pop(true);
+	igt_cleanup_pop(c, true);
 }
 
 static int flip_atomic(struct flip_ctx *c, int i, uint64_t data)

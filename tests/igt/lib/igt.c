@@ -130,12 +130,20 @@ void igt_cleanup_push(void (*fn)(void *arg), void *arg)
 	ncleanups++;
 }
 
-void igt_cleanup_pop(bool run)
+void igt_cleanup_pop(void *arg, bool run)
 {
-	igt_assert(ncleanups > 0);
+	void (*fn)(void *arg);
+	int i = ncleanups - 1;
+
+	while (i >= 0 && cleanups[i].arg != arg)
+		i--;
+	igt_assert_f(i >= 0, "no cleanup pushed for %p\n", arg);
+	fn = cleanups[i].fn;
+	for (; i + 1 < ncleanups; i++)
+		cleanups[i] = cleanups[i + 1];
 	ncleanups--;
 	if (run)
-		cleanups[ncleanups].fn(cleanups[ncleanups].arg);
+		fn(arg);
 }
 
 static void run_cleanups(void)

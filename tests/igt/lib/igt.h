@@ -71,7 +71,8 @@ void igt_set_timeout(unsigned int seconds);
  * cleanup whose own assertion fails ends the program (status 98).
  */
 void igt_cleanup_push(void (*fn)(void *arg), void *arg);
-void igt_cleanup_pop(bool run);
+/* Remove the newest cleanup pushed with @arg, running it if @run. */
+void igt_cleanup_pop(void *arg, bool run);
 double igt_now(void);
 
 #define igt_main							\

@@ -805,10 +805,10 @@ void kms_compose_hold(struct kms_dev *dev, int index, bool hold)
 		compose_hold_write(dev, index, true);
 		held.dev = dev;
 		held.index = index;
-		igt_cleanup_push(compose_release, NULL);
+		igt_cleanup_push(compose_release, &held);
 	} else {
 		igt_assert(held.dev == dev && held.index == index);
-		igt_cleanup_pop(true);
+		igt_cleanup_pop(&held, true);
 	}
 }
 

@@ -71,10 +71,11 @@ static struct vkms_compose_req *vkms_ring_push(struct vkms_output *out)
 
 /*
  * Called with out->lock held. Makes sure a request reads the current
- * frame at vblank @seq: the last request is extended if it shows that
- * frame, else a new one is added. Returns false if the ring is full.
+ * frame at vblanks @from to @to: the last request is extended if it shows
+ * that frame, else a new one is added. Returns false if the ring is full.
  */
-static bool vkms_ring_cover(struct vkms_output *out, u64 seq, bool crc)
+static bool vkms_ring_cover(struct vkms_output *out, u64 from, u64 to,
+			    bool crc)
 {
 	struct vkms_compose_req *req = vkms_ring_last(out);
 
@@ -85,10 +86,10 @@ static bool vkms_ring_cover(struct vkms_output *out, u64 seq, bool crc)
 		req->frame = out->active;
 		if (req->frame)
 			refcount_inc(&req->frame->ref);
-		req->first = seq;
+		req->first = from;
 	}
-	if (seq > req->last)
-		req->last = seq;
+	if (to > req->last)
+		req->last = to;
 	req->crc |= crc;
 	out->reads_queued++;
 	return true;
@@ -130,7 +131,7 @@ static bool vkms_latch_locked(struct vkms_output *out, struct vkms_flip *flip,
 		flip->wb = NULL;
 	}
 	if (read)
-		vkms_ring_cover(out, seq, out->crc_enabled);
+		vkms_ring_cover(out, seq, seq, out->crc_enabled);
 	return true;
 }
 
@@ -203,6 +204,13 @@ static enum hrtimer_restart vkms_vblank_tick(struct hrtimer *timer)
 
 	spin_lock_irqsave(&out->lock, flags);
 	out->stats.vblanks += overrun;
+	/*
+	 * A handler that ran late by several periods counts several
+	 * vblanks at once: those before this one showed the current frame,
+	 * and the CRC has an entry for each.
+	 */
+	if (out->crc_enabled && seq > out->crc_seq + 1)
+		vkms_ring_cover(out, out->crc_seq + 1, seq - 1, true);
 	/* Reads of the vblanks before this one, not done yet? */
 	reading = out->reads_done != out->reads_queued;
 	list_for_each_entry_safe(flip, next, &out->pending, node) {
@@ -214,7 +222,8 @@ static enum hrtimer_restart vkms_vblank_tick(struct hrtimer *timer)
 		list_move_tail(&flip->node, &latched);
 	}
 	if (out->crc_enabled)
-		vkms_ring_cover(out, seq, true);
+		vkms_ring_cover(out, seq, seq, true);
+	out->crc_seq = seq;
 	compose = out->ring_len || !list_empty(&out->wb_latched);
 	spin_unlock_irqrestore(&out->lock, flags);
 
@@ -365,6 +374,7 @@ static int vkms_set_crc_source(struct drm_crtc *crtc, const char *source)
 	spin_lock_irq(&out->lock);
 	was = out->crc_enabled;
 	out->crc_enabled = enable;
+	out->crc_seq = drm_crtc_vblank_count(crtc);
 	spin_unlock_irq(&out->lock);
 	if (was)
 		drm_crtc_vblank_put(crtc);

@@ -282,6 +282,7 @@ struct vkms_composer {
  * @ring: compose requests for the composer worker
  * @ring_head: index of the oldest request in @ring
  * @ring_len: requests in @ring
+ * @crc_seq: the last vblank the CRC has an entry (or a request) for
  * @reads_queued: compose requests that read a frame, queued so far
  * @reads_done: those of them the composer has finished
  * @comp_next: buffers for the composer to take at its next run, or NULL
@@ -342,6 +343,7 @@ struct vkms_output {
 	struct vkms_compose_req ring[VKMS_COMPOSE_RING];
 	unsigned int ring_head;
 	unsigned int ring_len;
+	u64 crc_seq;
 	u64 reads_queued;
 	u64 reads_done;
 	struct vkms_comp_bufs *comp_next;
