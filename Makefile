@@ -123,8 +123,9 @@ _check: build
 _check-harness: test-modules user $(HARNESS_BIN)
 	$(SRC)/scripts/check --kver $(KVER) --harness
 
+# HOST_LOAD=N: N busy loops on the host for the whole run
 _demo: build
-	$(SRC)/scripts/demo --kver $(KVER)
+	$(SRC)/scripts/demo --kver $(KVER) $(if $(HOST_LOAD),--host-load $(HOST_LOAD))
 
 _bench: build
 	$(SRC)/scripts/bench --kver $(KVER)
