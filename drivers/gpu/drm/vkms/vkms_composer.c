@@ -608,15 +608,81 @@ static void vkms_writeback_done(struct vkms_output *out, u64 seq, int status)
 	}
 }
 
+/* Take the requests and captures the vblanks queued. Lock held. */
+static unsigned int vkms_compose_take(struct vkms_output *out, u64 *taken)
+	__must_hold(&out->lock)
+{
+	struct vkms_composer *c = &out->comp;
+	unsigned int i, n = out->ring_len;
+
+	vkms_composer_take_bufs(out);
+	for (i = 0; i < n; i++)
+		c->reqs[i] = out->ring[(out->ring_head + i) % VKMS_COMPOSE_RING];
+	out->ring_head = (out->ring_head + n) % VKMS_COMPOSE_RING;
+	out->ring_len = 0;
+	*taken = out->reads_queued;
+	list_splice_tail_init(&out->wb_latched, &c->wb);
+	return n;
+}
+
+/* The CRC of the output buffer as it is. */
+static u32 vkms_output_crc(const struct vkms_composer *c)
+{
+	return crc32_le(~0U, (const u8 *)c->out, (size_t)c->width *
+			c->height * 4);
+}
+
+/*
+ * Compose @req's frame, or reuse @fresh's composition of it from earlier
+ * in this run. Returns 0 or the error of the composition.
+ */
+static int vkms_compose_req(struct vkms_output *out,
+			    struct vkms_compose_req *req,
+			    struct vkms_frame **fresh, u32 *crc)
+{
+	struct vkms_composer *c = &out->comp;
+	ktime_t t0, dt;
+	int ret;
+
+	if (req->frame == *fresh) {
+		if (req->crc)
+			*crc = vkms_output_crc(c);
+		return 0;
+	}
+	t0 = ktime_get();
+	ret = vkms_compose(c, req->frame, req->crc ? crc : NULL);
+	dt = ktime_sub(ktime_get(), t0);
+	spin_lock_irq(&out->lock);
+	out->stats.composed++;
+	out->stats.compose_ns_last = ktime_to_ns(dt);
+	if (out->stats.compose_ns_max < ktime_to_ns(dt))
+		out->stats.compose_ns_max = ktime_to_ns(dt);
+	spin_unlock_irq(&out->lock);
+	vkms_frame_put_deferred(out, *fresh);
+	*fresh = NULL;
+	if (!ret) {
+		refcount_inc(&req->frame->ref);
+		*fresh = req->frame;
+	}
+	return ret;
+}
+
 /**
  * vkms_compose_work - the composer worker of an output
  * @work: &vkms_output.compose_work
  *
  * Takes the compose requests the vblanks queued and, for each, composes
- * its frame when something needs it (a CRC, a writeback capture, or the
- * newest frame for the output buffer), adds one CRC entry per vblank the
- * frame was shown in, completes the writeback captures, and drops the
- * frames.
+ * its frame when something reads it (a CRC, a writeback capture), adds one
+ * CRC entry per vblank the frame was shown in, completes the writeback
+ * captures, and drops the frames. Then it takes what was queued meanwhile,
+ * until nothing is left.
+ *
+ * A frame is composed once per run: vblanks of the same frame queued while
+ * the worker runs reuse that composition, made from a read of the frame
+ * during those vblanks. So a composer slower than the refresh rate (a big
+ * mode under TCG on a loaded host) still catches up after each
+ * composition, and the flips that wait for it (the scan-out rule next to
+ * &vkms_output.lock) are delayed, not starved.
  */
 void vkms_compose_work(struct work_struct *work)
 {
@@ -624,73 +690,61 @@ void vkms_compose_work(struct work_struct *work)
 					       compose_work);
 	struct vkms_composer *c = &out->comp;
 	struct vkms_compose_req *reqs = c->reqs;
+	struct vkms_frame *fresh = NULL;
 	unsigned int i, n, cookie;
 	u64 taken;
 
-	if (READ_ONCE(out->compose_hold))
-		return;
-
 	/*
 	 * Flips wait for this (the scan-out rule), and so do writeback
-	 * out-fences: no allocation, no sleeping lock from here on.
+	 * out-fences: no allocation, no sleeping lock, no freeing here.
 	 */
 	cookie = fence_begin_signalling();
-	spin_lock_irq(&out->lock);
-	vkms_composer_take_bufs(out);
-	n = out->ring_len;
-	for (i = 0; i < n; i++)
-		reqs[i] = out->ring[(out->ring_head + i) % VKMS_COMPOSE_RING];
-	out->ring_head = (out->ring_head + n) % VKMS_COMPOSE_RING;
-	out->ring_len = 0;
-	taken = out->reads_queued;
-	list_splice_tail_init(&out->wb_latched, &c->wb);
-	spin_unlock_irq(&out->lock);
+	while (!READ_ONCE(out->compose_hold)) {
+		spin_lock_irq(&out->lock);
+		n = vkms_compose_take(out, &taken);
+		spin_unlock_irq(&out->lock);
+		if (!n)
+			break;
 
-	for (i = 0; i < n; i++) {
-		struct vkms_compose_req *req = &reqs[i];
-		struct vkms_wb_job *wb;
-		bool replaced, want;
-		int status = -ENODATA;
-		ktime_t t0, dt;
-		u32 crc = 0;
-		u64 seq;
+		for (i = 0; i < n; i++) {
+			struct vkms_compose_req *req = &reqs[i];
+			struct vkms_wb_job *wb;
+			int status = -ENODATA;
+			bool replaced, want;
+			u32 crc = 0;
+			u64 seq;
 
-		/* replaced within its own last vblank: never on screen alone */
-		replaced = i + 1 < n && reqs[i + 1].first <= req->last;
-		wb = list_first_entry_or_null(&c->wb, struct vkms_wb_job, node);
-		want = req->crc || (wb && wb->seq <= req->last);
+			/* replaced within its own last vblank: never shown */
+			replaced = i + 1 < n && reqs[i + 1].first <= req->last;
+			wb = list_first_entry_or_null(&c->wb, struct vkms_wb_job,
+						      node);
+			want = req->crc || (wb && wb->seq <= req->last);
 
-		if (!replaced && want && req->frame) {
-			t0 = ktime_get();
-			status = vkms_compose(c, req->frame,
-					      req->crc ? &crc : NULL);
-			dt = ktime_sub(ktime_get(), t0);
-			spin_lock_irq(&out->lock);
-			out->stats.composed++;
-			out->stats.compose_ns_last = ktime_to_ns(dt);
-			if (out->stats.compose_ns_max < ktime_to_ns(dt))
-				out->stats.compose_ns_max = ktime_to_ns(dt);
-			if (!status && req->crc)
+			if (!replaced && want && req->frame)
+				status = vkms_compose_req(out, req, &fresh,
+							  &crc);
+			if (!replaced && !status && req->crc) {
+				spin_lock_irq(&out->lock);
 				out->stats.crc_entries += req->last -
 							  req->first + 1;
-			spin_unlock_irq(&out->lock);
-			if (!status && req->crc)
+				spin_unlock_irq(&out->lock);
 				for (seq = req->first; seq <= req->last; seq++)
 					drm_crtc_add_crc_entry(&out->crtc, true,
 							       (u32)seq, &crc);
+			}
+			if (!replaced)
+				vkms_writeback_done(out, req->last, status);
+			vkms_frame_put_deferred(out, req->frame);
 		}
-		if (!replaced)
-			vkms_writeback_done(out, req->last, status);
+
+		/* Scan-out has moved off every frame read so far. */
+		spin_lock_irq(&out->lock);
+		out->reads_done = taken;
+		spin_unlock_irq(&out->lock);
+		cond_resched();
 	}
-
-	/* Scan-out has moved off every frame read so far. */
-	spin_lock_irq(&out->lock);
-	out->reads_done = taken;
-	spin_unlock_irq(&out->lock);
 	fence_end_signalling(cookie);
-
-	for (i = 0; i < n; i++)
-		vkms_frame_put(reqs[i].frame);
+	vkms_frame_put(fresh);
 }
 
 /**
