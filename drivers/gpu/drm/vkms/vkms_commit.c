@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * vkms atomic check and commit, and the fence-gated flip path.
+/**
+ * DOC: atomic commits and the fence-gated flip path
  *
  * Every commit builds, before the point of no return, one flip per active
  * CRTC in the state: a frame (struct vkms_frame) with the planes' buffers

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
+/**
+ * DOC: the vblank, the latch and the simulated scan-out
+ *
  * vkms CRTCs: the vblank timer, the latch of armed flips, the CRC source
  * and the per-CRTC counters in debugfs.
  *
@@ -30,7 +32,23 @@
  * vblank, as a display whose scan-out stalled would), costs no thread,
  * and needs no copy of the frame. Sending the event later from the
  * composer would wake a worker on every flip and stamp the event with a
- * vblank at which nothing changed.
+ * vblank at which nothing changed. Composing the frame eagerly before the
+ * latch would need the whole frame copied in the vblank handler.
+ *
+ * A handler that runs late by several frames (a busy host) counts those
+ * vblanks at once; the frame shown during them is the one before the
+ * latch, and the CRC gets an entry for each of them.
+ *
+ * Signalling: the tick and the composer are on the path of fences (flip
+ * out-fences, writeback out-fences, and the flip events that userspace
+ * waits for), so both run inside fence_begin_signalling() sections: they
+ * take spinlocks only, allocate nothing, and leave every free to the
+ * output's reaper worker (vkms_frame_put_deferred()).
+ *
+ * PREEMPT_RT: the vblank timer is a plain (not _HARD) hrtimer, so on RT it
+ * runs in softirq context, where the spinlock_t locks it takes (the output
+ * lock, DRM's event and vblank locks, fence locks) may sleep. The debug
+ * kernel checks that nesting with CONFIG_PROVE_RAW_LOCK_NESTING.
  */
 #include <linux/debugfs.h>
 #include <linux/fence.h>
