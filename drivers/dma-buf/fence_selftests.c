@@ -1655,6 +1655,117 @@ static int test_export_embedded(void)
 	return st_result();
 }
 
+static struct st_embed *st_embed_new(u64 seqno)
+{
+	struct st_embed *m = kzalloc(sizeof(*m), GFP_KERNEL);
+
+	if (!m)
+		return NULL;
+	atomic_inc(&st_allocated);
+	spin_lock_init(&m->s.lock);
+	m->s.enable_ret = true;
+	fence_init(&m->s.base, &st_ops, &m->s.lock, st_context, seqno);
+	return m;
+}
+
+/* Reads an export's state from a callback that runs just before its own. */
+struct st_probe {
+	struct fence_cb cb;
+	struct dma_fence *export;
+	unsigned int count;	/* the export's reference count then */
+	bool signaled;		/* whether it had signaled already */
+};
+
+static void st_probe_func(struct fence *f, struct fence_cb *cb)
+{
+	struct st_probe *p = container_of(cb, struct st_probe, cb);
+
+	p->count = kref_read(&p->export->refcount);
+	p->signaled = test_bit(DMA_FENCE_FLAG_SIGNALED_BIT,
+			       &p->export->flags);
+}
+
+/*
+ * Two embedded exports of one context in a reservation: adding the second
+ * replaces the first while it is pending, and the reservation drops its
+ * reference on it. The first export must live until its fence signals it,
+ * held by its callback: a probe added to the fence before the export runs
+ * just before the export's callback and sees its count then. The test
+ * keeps a reference on each of our fences, so the storage itself stays
+ * valid whatever the bridge does with its counts.
+ */
+static int test_export_embedded_replaced(void)
+{
+	int released = atomic_read(&st_released);
+	struct st_embed *m1 = st_embed_new(1);
+	struct st_embed *m2 = st_embed_new(2);
+	struct st_probe probe = { };
+	struct dma_fence *d1, *d2, *f;
+	struct dma_resv_iter it;
+	struct dma_resv resv;
+	int found = 0, ret;
+
+	if (!m1 || !m2) {
+		if (m1)
+			fence_put(&m1->s.base);
+		if (m2)
+			fence_put(&m2->s.base);
+		return -ENOMEM;
+	}
+	CHECK_EQ(fence_add_callback(&m1->s.base, &probe.cb, st_probe_func), 0);
+	d1 = fence_export_init(&m1->e, &m1->s.base);
+	d2 = fence_export_init(&m2->e, &m2->s.base);
+	probe.export = d1;
+	CHECK_EQ(d1->context, d2->context);
+
+	dma_resv_init(&resv);
+	dma_resv_lock(&resv, NULL);
+	ret = dma_resv_reserve_fences(&resv, 1);
+	if (!ret)
+		dma_resv_add_fence(&resv, d1, DMA_RESV_USAGE_WRITE);
+	dma_fence_put(d1);	/* the reservation holds it now */
+	if (!ret)
+		ret = dma_resv_reserve_fences(&resv, 1);
+	if (!ret)	/* same context: replaces d1, and puts it */
+		dma_resv_add_fence(&resv, d2, DMA_RESV_USAGE_WRITE);
+	dma_resv_unlock(&resv);
+	dma_fence_put(d2);
+	CHECK_EQ(ret, 0);
+
+	dma_resv_iter_begin(&it, &resv, DMA_RESV_USAGE_BOOKKEEP);
+	dma_resv_for_each_fence_unlocked(&it, f) {
+		found++;
+		CHECK(f == d2);
+	}
+	dma_resv_iter_end(&it);
+	CHECK_EQ(found, 1);
+
+	/* Out of the reservation, pending: its callback still holds it. */
+	CHECK_EQ(kref_read(&d1->refcount), 1);
+	CHECK(!test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &d1->flags));
+
+	fence_signal(&m1->s.base);
+	CHECK_EQ(probe.count, 1);
+	CHECK(!probe.signaled);
+	/* Signaled, then released by its callback: our fence is ours alone. */
+	CHECK(test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &d1->flags));
+	CHECK_EQ(kref_read(&d1->refcount), 0);
+	CHECK_EQ(kref_read(&m1->s.base.refcount), 1);
+	CHECK(!dma_resv_test_signaled(&resv, DMA_RESV_USAGE_WRITE));
+
+	fence_signal(&m2->s.base);
+	CHECK(dma_resv_test_signaled(&resv, DMA_RESV_USAGE_WRITE));
+	CHECK_EQ(kref_read(&d2->refcount), 1);	/* the reservation's */
+	dma_resv_fini(&resv);
+	CHECK_EQ(kref_read(&m2->s.base.refcount), 1);
+
+	fence_put(&m1->s.base);
+	fence_put(&m2->s.base);
+	rcu_barrier();
+	CHECK_EQ(atomic_read(&st_released), released + 2);
+	return st_result();
+}
+
 static int test_import_signal(void)
 {
 	struct dma_fence *d = st_dma_new();
@@ -1993,6 +2104,7 @@ static const struct st_case cases[] = {
 	CASE(export_sync_file_roundtrip),
 	CASE(export_put_pending),
 	CASE(export_embedded),
+	CASE(export_embedded_replaced),
 	CASE(import_signal),
 	CASE(import_signaled_before),
 	CASE(import_error),
