@@ -39,7 +39,7 @@
 
 /* A foreign dma_fence, seen as one of our fences. */
 struct fence_import {
-	struct fence base;	/* first: freed by fence_free() */
+	struct fence base;
 	struct dma_fence *dma;	/* a reference; its lock is ours */
 	struct dma_fence_cb cb;
 };
@@ -73,6 +73,37 @@ static const char *fence_export_timeline_name(struct dma_fence *dma)
 	return fence->ops->get_timeline_name(fence);
 }
 
+/*
+ * Freeing an allocated bridge object, and its reference on this module.
+ *
+ * Each allocated bridge object pins this module (its ops and callbacks are
+ * here). The pin must not be dropped by the object's release itself: once
+ * module_put() has dropped the last reference, rmmod may run our exit and
+ * free our text while the release is still executing its own last
+ * instructions (its return, at least), and the release runs from the
+ * dma_fence or fence core, at any time. So the release hands the object to
+ * call_rcu(), and the RCU callback frees it and drops the pin. That
+ * callback is still our code running after the module_put(), but the
+ * module's exit calls rcu_barrier() (fence_core.c), which returns only once
+ * every RCU callback queued before it has returned: RCU counts a callback
+ * as pending until after it has run, so the barrier's own callback, queued
+ * behind ours, cannot run before ours has returned. The exit can only start
+ * after our put, so it waits for our callback's end. The grace period is
+ * also the one fence_get_rcu() and dma_fence_get_rcu() need, which the
+ * free had to wait for anyway.
+ */
+static void fence_export_free_rcu(struct rcu_head *rcu)
+{
+	kfree(container_of(rcu, struct fence_export, base.rcu));
+	module_put(THIS_MODULE);	/* last: see above */
+}
+
+static void fence_import_free_rcu(struct rcu_head *rcu)
+{
+	kfree(container_of(rcu, struct fence_import, base.rcu));
+	module_put(THIS_MODULE);	/* last: see above */
+}
+
 static void fence_export_release(struct dma_fence *dma)
 {
 	struct fence_export *e = to_export(dma);
@@ -90,9 +121,8 @@ static void fence_export_release(struct dma_fence *dma)
 		fence_put(fence);
 		return;
 	}
-	dma_fence_free(&e->base);
 	fence_put(fence);
-	module_put(THIS_MODULE);
+	call_rcu(&e->base.rcu, fence_export_free_rcu);
 }
 
 static const struct dma_fence_ops fence_export_ops = {
@@ -248,8 +278,7 @@ static void fence_import_release(struct fence *fence)
 	 * that signal, with its lock held.
 	 */
 	dma_fence_put(i->dma);
-	fence_free(&i->base);
-	module_put(THIS_MODULE);
+	call_rcu(&i->base.rcu, fence_import_free_rcu);
 }
 
 static const struct fence_ops fence_import_ops = {

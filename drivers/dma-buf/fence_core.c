@@ -940,7 +940,11 @@ static void __exit fence_module_exit(void)
 	}
 	spin_unlock_irq(&fence_track_lock);
 
-	/* Let pending fence_free() callbacks run before the code goes away. */
+	/*
+	 * Let pending fence_free() callbacks, and the frees of the bridge's
+	 * objects (whose last statement drops their pin on this module, see
+	 * fence_bridge.c), run and return before the code goes away.
+	 */
 	rcu_barrier();
 }
 

@@ -1766,6 +1766,70 @@ static int test_export_embedded_replaced(void)
 	return st_result();
 }
 
+/*
+ * Each allocated bridge object pins fence.ko, and gives the pin back from
+ * an RCU callback after its release (the release cannot be the one to
+ * drop it: see fence_bridge.c): the count is up by one per live object,
+ * and back where it was once the objects are released and rcu_barrier()
+ * has run. That rmmod cannot then free code that still runs is not
+ * tested here: this module pins fence.ko itself.
+ */
+/*
+ * fence.ko, among the modules this one uses: the list only changes while
+ * this module is loaded or unloaded, so it is stable in our init.
+ */
+static struct module *st_fence_module(void)
+{
+	struct module_use *use;
+
+	list_for_each_entry(use, &THIS_MODULE->target_list, target_list)
+		if (!strcmp(use->target->name, "fence"))
+			return use->target;
+	return NULL;
+}
+
+static int test_bridge_module_pin(void)
+{
+	struct st_fence *s = st_new();
+	struct dma_fence *d, *x = st_dma_new();
+	struct fence *f;
+	struct module *mod;
+	int base;
+
+	if (!s || !x) {
+		if (s)
+			fence_put(&s->base);
+		if (x)
+			dma_fence_put(x);
+		return -ENOMEM;
+	}
+	mod = st_fence_module();
+	CHECK(mod);
+	if (!mod)
+		goto out;
+	base = module_refcount(mod);
+
+	d = fence_to_dma_fence(&s->base);
+	CHECK(!IS_ERR(d));
+	CHECK_EQ(module_refcount(mod), base + 1);
+	f = fence_from_dma_fence(x);
+	CHECK(!IS_ERR(f));
+	CHECK_EQ(module_refcount(mod), base + 2);
+
+	fence_signal(&s->base);
+	dma_fence_signal(x);
+	if (!IS_ERR(d))
+		dma_fence_put(d);
+	if (!IS_ERR(f))
+		fence_put(f);
+	rcu_barrier();
+	CHECK_EQ(module_refcount(mod), base);
+out:
+	dma_fence_put(x);
+	fence_put(&s->base);
+	return st_result();
+}
+
 static int test_import_signal(void)
 {
 	struct dma_fence *d = st_dma_new();
@@ -2105,6 +2169,7 @@ static const struct st_case cases[] = {
 	CASE(export_put_pending),
 	CASE(export_embedded),
 	CASE(export_embedded_replaced),
+	CASE(bridge_module_pin),
 	CASE(import_signal),
 	CASE(import_signaled_before),
 	CASE(import_error),
