@@ -670,7 +670,14 @@ unsigned int fence_begin_signalling(void)
 	if (dma_fence_begin_signalling())
 		cookie |= FENCE_SIG_DMA_NESTED;
 #ifdef CONFIG_LOCKDEP
-	if (in_atomic() || lock_is_held_type(&fence_signalling_map, 1))
+	/*
+	 * Not where the caller cannot sleep anyway (preemption or interrupts
+	 * off, interrupt handlers): might_sleep() covers those, and a section
+	 * taken there would mix interrupt contexts on the map, which every
+	 * fence wait takes for write with interrupts on. Lockdep implies
+	 * PREEMPT_COUNT, so spinlocked code is seen too.
+	 */
+	if (!preemptible() || lock_is_held_type(&fence_signalling_map, 1))
 		cookie |= FENCE_SIG_NESTED;
 	else
 		lock_acquire(&fence_signalling_map, 0, 0, 1, 1, NULL, _RET_IP_);

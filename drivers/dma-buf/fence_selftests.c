@@ -2095,6 +2095,53 @@ static int test_race_signal_import(void)
 	return race_run(&r);
 }
 
+/*
+ * Signalling sections nest, and each end takes the cookie of its begin.
+ * Lockdep itself is checked on a debug kernel; here only the cookies, and
+ * that begin/end in every order of use leave no warning in the log (the
+ * harness fails on one). Without lockdep only the dma_fence part remains,
+ * which reports every section as nested (its stub).
+ */
+static int test_signalling_nesting(void)
+{
+	unsigned int outer, inner, atomic_cookie;
+	unsigned long flags;
+	spinlock_t lock;	/* only held, to make the section atomic */
+
+	spin_lock_init(&lock);
+	outer = fence_begin_signalling();
+	inner = fence_begin_signalling();
+	/* A nested section releases nothing at its end: its cookie says so. */
+	CHECK(inner != 0);
+	if (IS_ENABLED(CONFIG_LOCKDEP))
+		CHECK_EQ(outer, 0);	/* the first one takes both maps */
+	else
+		CHECK_EQ(outer, inner);
+	fence_end_signalling(inner);
+	/* The outer section is still open: a new begin nests in it again. */
+	CHECK_EQ(fence_begin_signalling(), inner);
+	fence_end_signalling(inner);
+	fence_end_signalling(outer);
+
+	/* Closed: a new section is an outermost one again. */
+	inner = fence_begin_signalling();
+	CHECK_EQ(inner, outer);
+	fence_end_signalling(inner);
+
+	/* Where the caller cannot sleep the section is not taken. */
+	spin_lock_irqsave(&lock, flags);
+	atomic_cookie = fence_begin_signalling();
+	fence_end_signalling(atomic_cookie);
+	spin_unlock_irqrestore(&lock, flags);
+	CHECK(atomic_cookie != 0);
+	if (IS_ENABLED(CONFIG_LOCKDEP))
+		CHECK(atomic_cookie != outer);
+
+	/* Outside any section a wait may be announced. */
+	fence_might_wait();
+	return st_result();
+}
+
 /* Runs last: every fence the cases made has been released, once. */
 static int test_no_leaks(void)
 {
@@ -2178,6 +2225,7 @@ static const struct st_case cases[] = {
 	CASE(import_put_pending),
 	CASE(race_signal_export),
 	CASE(race_signal_import),
+	CASE(signalling_nesting),
 	CASE(no_leaks),
 };
 
