@@ -424,6 +424,126 @@ static int base_export_roundtrip(unsigned int n, unsigned int arg, u64 *ns)
 	return 0;
 }
 
+/*
+ * export_vs_proxy: the same round trip as export_roundtrip for ours, timed
+ * against what a driver would otherwise write to hand a fence of one kind
+ * out as a dma_fence: a proxy dma_fence, signaled by a callback on the
+ * original. Here the original is a dma_fence too (the baseline side has
+ * no fence of ours), and each proxy is made the way the bridge makes an
+ * export, so that the row compares the two mechanisms: kmalloc() of the
+ * same size, a reference on the original (its names come from it),
+ * dma_fence_init() sharing the original's lock, context and seqno, a
+ * reference for the callback, dma_fence_add_callback() on the original;
+ * the consumer then takes the original back from the proxy (an ops test,
+ * a get and a put), and drops the proxy. In the original's signal the
+ * callback copies the error and timestamp into the proxy, signals it
+ * under the shared lock and drops its reference; the last put releases
+ * the proxy (a put of the original, call_rcu() and kfree(), as an
+ * allocated export). Both sides batch @arg operations per original, whose
+ * init, signal and put are counted, as in export_roundtrip.
+ */
+struct base_proxy {
+	struct dma_fence base;		/* first: freed by base_free_rcu() */
+	struct dma_fence *orig;		/* a reference */
+	struct dma_fence_cb cb;
+};
+
+static const struct dma_fence_ops base_proxy_ops;
+
+static const char *base_proxy_driver_name(struct dma_fence *fence)
+{
+	struct dma_fence *orig = container_of(fence, struct base_proxy,
+					      base)->orig;
+
+	return orig->ops->get_driver_name(orig);
+}
+
+static const char *base_proxy_timeline_name(struct dma_fence *fence)
+{
+	struct dma_fence *orig = container_of(fence, struct base_proxy,
+					      base)->orig;
+
+	return orig->ops->get_timeline_name(orig);
+}
+
+static void base_proxy_release(struct dma_fence *fence)
+{
+	dma_fence_put(container_of(fence, struct base_proxy, base)->orig);
+	call_rcu(&fence->rcu, base_free_rcu);
+}
+
+static const struct dma_fence_ops base_proxy_ops = {
+	.use_64bit_seqno = true,
+	.get_driver_name = base_proxy_driver_name,
+	.get_timeline_name = base_proxy_timeline_name,
+	.release = base_proxy_release,
+};
+
+static void base_proxy_signal_locked(struct base_proxy *p)
+{
+	if (p->orig->error)
+		dma_fence_set_error(&p->base, p->orig->error);
+	dma_fence_signal_timestamp_locked(&p->base, p->orig->timestamp);
+}
+
+static void base_proxy_cb(struct dma_fence *orig, struct dma_fence_cb *cb)
+{
+	struct base_proxy *p = container_of(cb, struct base_proxy, cb);
+
+	base_proxy_signal_locked(p);
+	dma_fence_put(&p->base);
+}
+
+static int base_proxy_one(struct dma_fence *orig)
+{
+	struct dma_fence *back;
+	struct base_proxy *p;
+	unsigned long flags;
+	int err = 0;
+
+	/* The same kmalloc cache as an export. */
+	BUILD_BUG_ON(sizeof(*p) != sizeof(struct fence_export));
+	p = kmalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	p->orig = dma_fence_get(orig);
+	dma_fence_init(&p->base, &base_proxy_ops, orig->lock, orig->context,
+		       orig->seqno);
+	dma_fence_get(&p->base);	/* the callback's */
+	if (dma_fence_add_callback(orig, &p->cb, base_proxy_cb)) {
+		spin_lock_irqsave(orig->lock, flags);
+		base_proxy_signal_locked(p);
+		spin_unlock_irqrestore(orig->lock, flags);
+		dma_fence_put(&p->base);
+	}
+
+	/* The consumer's way back to the original. */
+	back = p->base.ops == &base_proxy_ops ? dma_fence_get(p->orig) : NULL;
+	if (back != orig)
+		err = -EIO;
+	dma_fence_put(back);
+	dma_fence_put(&p->base);
+	return err;
+}
+
+static int base_export_proxy(unsigned int n, unsigned int arg, u64 *ns)
+{
+	unsigned int done = 0, k;
+	int err = 0;
+	u64 t0;
+
+	t0 = ktime_get_ns();
+	while (done < n && !err) {
+		base_fence_init();
+		for (k = 0; k < arg && done < n && !err; k++, done++)
+			err = base_proxy_one(&base_fence);
+		dma_fence_signal(&base_fence);
+		dma_fence_put(&base_fence);
+	}
+	*ns = ktime_get_ns() - t0;
+	return err;
+}
+
 /* ---- rows ------------------------------------------------------------ */
 
 /*
@@ -471,6 +591,8 @@ static const struct bench_row bench_rows[] = {
 	  HZ, 16, 1, NULL },
 	{ "export_roundtrip", ours_export_roundtrip, base_export_roundtrip,
 	  BENCH_EXPORT_BATCH, 2, 1, NULL },
+	{ "export_vs_proxy", ours_export_roundtrip, base_export_proxy,
+	  BENCH_EXPORT_BATCH, 2, 1, bench_rcu_settle },
 };
 
 /*

@@ -39,7 +39,7 @@
 
 /* A foreign dma_fence, seen as one of our fences. */
 struct fence_import {
-	struct fence base;	/* first: freed by fence_free() */
+	struct fence base;
 	struct dma_fence *dma;	/* a reference; its lock is ours */
 	struct dma_fence_cb cb;
 };
@@ -73,25 +73,56 @@ static const char *fence_export_timeline_name(struct dma_fence *dma)
 	return fence->ops->get_timeline_name(fence);
 }
 
+/*
+ * Freeing an allocated bridge object, and its reference on this module.
+ *
+ * Each allocated bridge object pins this module (its ops and callbacks are
+ * here). The pin must not be dropped by the object's release itself: once
+ * module_put() has dropped the last reference, rmmod may run our exit and
+ * free our text while the release is still executing its own last
+ * instructions (its return, at least), and the release runs from the
+ * dma_fence or fence core, at any time. So the release hands the object to
+ * call_rcu(), and the RCU callback frees it and drops the pin. That
+ * callback is still our code running after the module_put(), but the
+ * module's exit calls rcu_barrier() (fence_core.c), which returns only once
+ * every RCU callback queued before it has returned: RCU counts a callback
+ * as pending until after it has run, so the barrier's own callback, queued
+ * behind ours, cannot run before ours has returned. The exit can only start
+ * after our put, so it waits for our callback's end. The grace period is
+ * also the one fence_get_rcu() and dma_fence_get_rcu() need, which the
+ * free had to wait for anyway.
+ */
+static void fence_export_free_rcu(struct rcu_head *rcu)
+{
+	kfree(container_of(rcu, struct fence_export, base.rcu));
+	module_put(THIS_MODULE);	/* last: see above */
+}
+
+static void fence_import_free_rcu(struct rcu_head *rcu)
+{
+	kfree(container_of(rcu, struct fence_import, base.rcu));
+	module_put(THIS_MODULE);	/* last: see above */
+}
+
 static void fence_export_release(struct dma_fence *dma)
 {
 	struct fence_export *e = to_export(dma);
 	struct fence *fence = e->fence;
 
 	/*
-	 * The callback held a reference until it ran, so our fence has
-	 * signaled: dropping it takes no lock, even if the last reference
-	 * goes here from inside that fence's signal. Embedded storage is
-	 * part of the driver's fence object, freed (after an RCU grace
-	 * period) with that fence: not before this last reference is gone.
+	 * The callback holds a reference until it has run (see
+	 * fence_export_setup()), so our fence has signaled: dropping it
+	 * takes no lock, even if the last reference goes here from inside
+	 * that fence's signal. Embedded storage is part of the driver's fence
+	 * object, freed (after an RCU grace period) with that fence: not
+	 * before this last reference on it is gone.
 	 */
 	if (test_bit(FENCE_EXPORT_EMBEDDED_BIT, &dma->flags)) {
 		fence_put(fence);
 		return;
 	}
-	dma_fence_free(&e->base);
 	fence_put(fence);
-	module_put(THIS_MODULE);
+	call_rcu(&e->base.rcu, fence_export_free_rcu);
 }
 
 static const struct dma_fence_ops fence_export_ops = {
@@ -110,17 +141,19 @@ static void fence_export_signal_locked(struct fence_export *e)
 }
 
 /*
- * Runs in our fence's signal, with the lock both fences share held. An
- * allocated export is kept alive for it by a reference of its own; an
- * embedded one needs none, see fence_export_setup().
+ * Runs in our fence's signal, with the lock both fences share held. The
+ * export is kept alive for it by a reference of its own, taken when the
+ * callback was added (see fence_export_setup()) and dropped here, once the
+ * export has signaled. If that was the last reference, the export is
+ * released right here: our fence has signaled, so its release takes no
+ * lock (see fence_export_release()).
  */
 static void fence_export_cb(struct fence *fence, struct fence_cb *cb)
 {
 	struct fence_export *e = container_of(cb, struct fence_export, cb);
 
 	fence_export_signal_locked(e);
-	if (!test_bit(FENCE_EXPORT_EMBEDDED_BIT, &e->base.flags))
-		dma_fence_put(&e->base);	/* the callback's reference */
+	dma_fence_put(&e->base);	/* the callback's reference */
 }
 
 /* Makes @e stand for @fence; returns its first reference. */
@@ -143,24 +176,29 @@ static struct dma_fence *fence_export_setup(struct fence_export *e,
 		__set_bit(FENCE_EXPORT_EMBEDDED_BIT, &e->base.flags);
 
 	/*
-	 * The pending callback must not outlive the export's storage. An
-	 * allocated export takes a reference for it. Embedded storage is
-	 * freed with @fence, and @fence runs (or drops, signaling them with
-	 * an error) its callbacks before it is freed: the callback cannot
-	 * outlive it, even if every reference of the export is gone by then
-	 * (signaling a dma_fence nobody holds only writes its own storage).
+	 * While the callback is pending it holds a reference on the export,
+	 * allocated or embedded alike, so that nothing can release the export
+	 * before the callback signals it. Without one, an embedded export
+	 * whose last holder lets go before our fence signals (dma_resv
+	 * replacing it with a later fence of the same context does) would be
+	 * released, drop its reference on our fence, and then be signaled by
+	 * this callback: a dma_fence written and traced after its count
+	 * reached zero and its release ran, its storage kept only by whoever
+	 * still held our fence. The reference is dropped by the callback, after
+	 * the signal (no path removes it early). It makes the export and our
+	 * fence hold each other until our fence signals, as for an allocated
+	 * export: our drivers' fences always signal.
+	 *
+	 * Added under the lock, the callback cannot run before the lock is
+	 * dropped, and the export is not published yet: nobody else can see
+	 * its count, so the callback's reference is a plain store, not an
+	 * atomic increment.
 	 */
-	if (!embedded)
-		dma_fence_get(&e->base);
 	spin_lock_irqsave(fence->lock, flags);
-	if (__fence_add_callback(fence, &e->cb, fence_export_cb)) {
-		/* Already signaled: so is the export, at once. */
-		fence_export_signal_locked(e);
-		spin_unlock_irqrestore(fence->lock, flags);
-		if (!embedded)
-			dma_fence_put(&e->base);
-		return &e->base;
-	}
+	if (__fence_add_callback(fence, &e->cb, fence_export_cb))
+		fence_export_signal_locked(e);	/* already signaled: at once */
+	else
+		refcount_set(&e->base.refcount.refcount, 2);
 	spin_unlock_irqrestore(fence->lock, flags);
 	return &e->base;
 }
@@ -185,7 +223,8 @@ struct dma_fence *fence_to_dma_fence(struct fence *fence)
 	if (fence->ops == &fence_import_ops)
 		return dma_fence_get(to_import(fence)->dma);
 
-	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	/* Not zeroed: fence_export_setup() writes every field it reads. */
+	e = kmalloc(sizeof(*e), GFP_KERNEL);
 	if (!e)
 		return ERR_PTR(-ENOMEM);
 	return fence_export_setup(e, fence, false);
@@ -200,7 +239,8 @@ EXPORT_SYMBOL_GPL(fence_to_dma_fence);
  * Like fence_to_dma_fence(), without an allocation: a driver that publishes
  * every fence it makes reserves a &struct fence_export next to the fence
  * and makes its export here, once, at no extra cost. The export holds a
- * reference on @fence, so the storage lives as long as the export does;
+ * reference on @fence, so the storage lives as long as the export does,
+ * and the export is held by its callback on @fence until @fence signals;
  * the driver must free its object with fence_free() (or after an RCU grace
  * period) and must not call this on a fence that is an import.
  *
@@ -239,8 +279,7 @@ static void fence_import_release(struct fence *fence)
 	 * that signal, with its lock held.
 	 */
 	dma_fence_put(i->dma);
-	fence_free(&i->base);
-	module_put(THIS_MODULE);
+	call_rcu(&i->base.rcu, fence_import_free_rcu);
 }
 
 static const struct fence_ops fence_import_ops = {

@@ -1655,6 +1655,181 @@ static int test_export_embedded(void)
 	return st_result();
 }
 
+static struct st_embed *st_embed_new(u64 seqno)
+{
+	struct st_embed *m = kzalloc(sizeof(*m), GFP_KERNEL);
+
+	if (!m)
+		return NULL;
+	atomic_inc(&st_allocated);
+	spin_lock_init(&m->s.lock);
+	m->s.enable_ret = true;
+	fence_init(&m->s.base, &st_ops, &m->s.lock, st_context, seqno);
+	return m;
+}
+
+/* Reads an export's state from a callback that runs just before its own. */
+struct st_probe {
+	struct fence_cb cb;
+	struct dma_fence *export;
+	unsigned int count;	/* the export's reference count then */
+	bool signaled;		/* whether it had signaled already */
+};
+
+static void st_probe_func(struct fence *f, struct fence_cb *cb)
+{
+	struct st_probe *p = container_of(cb, struct st_probe, cb);
+
+	p->count = kref_read(&p->export->refcount);
+	p->signaled = test_bit(DMA_FENCE_FLAG_SIGNALED_BIT,
+			       &p->export->flags);
+}
+
+/*
+ * Two embedded exports of one context in a reservation: adding the second
+ * replaces the first while it is pending, and the reservation drops its
+ * reference on it. The first export must live until its fence signals it,
+ * held by its callback: a probe added to the fence before the export runs
+ * just before the export's callback and sees its count then. The test
+ * keeps a reference on each of our fences, so the storage itself stays
+ * valid whatever the bridge does with its counts.
+ */
+static int test_export_embedded_replaced(void)
+{
+	int released = atomic_read(&st_released);
+	struct st_embed *m1 = st_embed_new(1);
+	struct st_embed *m2 = st_embed_new(2);
+	struct st_probe probe = { };
+	struct dma_fence *d1, *d2, *f;
+	struct dma_resv_iter it;
+	struct dma_resv resv;
+	int found = 0, ret;
+
+	if (!m1 || !m2) {
+		if (m1)
+			fence_put(&m1->s.base);
+		if (m2)
+			fence_put(&m2->s.base);
+		return -ENOMEM;
+	}
+	CHECK_EQ(fence_add_callback(&m1->s.base, &probe.cb, st_probe_func), 0);
+	d1 = fence_export_init(&m1->e, &m1->s.base);
+	d2 = fence_export_init(&m2->e, &m2->s.base);
+	probe.export = d1;
+	CHECK_EQ(d1->context, d2->context);
+
+	dma_resv_init(&resv);
+	dma_resv_lock(&resv, NULL);
+	ret = dma_resv_reserve_fences(&resv, 1);
+	if (!ret)
+		dma_resv_add_fence(&resv, d1, DMA_RESV_USAGE_WRITE);
+	dma_fence_put(d1);	/* the reservation holds it now */
+	if (!ret)
+		ret = dma_resv_reserve_fences(&resv, 1);
+	if (!ret)	/* same context: replaces d1, and puts it */
+		dma_resv_add_fence(&resv, d2, DMA_RESV_USAGE_WRITE);
+	dma_resv_unlock(&resv);
+	dma_fence_put(d2);
+	CHECK_EQ(ret, 0);
+
+	dma_resv_iter_begin(&it, &resv, DMA_RESV_USAGE_BOOKKEEP);
+	dma_resv_for_each_fence_unlocked(&it, f) {
+		found++;
+		CHECK(f == d2);
+	}
+	dma_resv_iter_end(&it);
+	CHECK_EQ(found, 1);
+
+	/* Out of the reservation, pending: its callback still holds it. */
+	CHECK_EQ(kref_read(&d1->refcount), 1);
+	CHECK(!test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &d1->flags));
+
+	fence_signal(&m1->s.base);
+	CHECK_EQ(probe.count, 1);
+	CHECK(!probe.signaled);
+	/* Signaled, then released by its callback: our fence is ours alone. */
+	CHECK(test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &d1->flags));
+	CHECK_EQ(kref_read(&d1->refcount), 0);
+	CHECK_EQ(kref_read(&m1->s.base.refcount), 1);
+	CHECK(!dma_resv_test_signaled(&resv, DMA_RESV_USAGE_WRITE));
+
+	fence_signal(&m2->s.base);
+	CHECK(dma_resv_test_signaled(&resv, DMA_RESV_USAGE_WRITE));
+	CHECK_EQ(kref_read(&d2->refcount), 1);	/* the reservation's */
+	dma_resv_fini(&resv);
+	CHECK_EQ(kref_read(&m2->s.base.refcount), 1);
+
+	fence_put(&m1->s.base);
+	fence_put(&m2->s.base);
+	rcu_barrier();
+	CHECK_EQ(atomic_read(&st_released), released + 2);
+	return st_result();
+}
+
+/*
+ * Each allocated bridge object pins fence.ko, and gives the pin back from
+ * an RCU callback after its release (the release cannot be the one to
+ * drop it: see fence_bridge.c): the count is up by one per live object,
+ * and back where it was once the objects are released and rcu_barrier()
+ * has run. That rmmod cannot then free code that still runs is not
+ * tested here: this module pins fence.ko itself.
+ */
+/*
+ * fence.ko, among the modules this one uses: the list only changes while
+ * this module is loaded or unloaded, so it is stable in our init.
+ */
+static struct module *st_fence_module(void)
+{
+	struct module_use *use;
+
+	list_for_each_entry(use, &THIS_MODULE->target_list, target_list)
+		if (!strcmp(use->target->name, "fence"))
+			return use->target;
+	return NULL;
+}
+
+static int test_bridge_module_pin(void)
+{
+	struct st_fence *s = st_new();
+	struct dma_fence *d, *x = st_dma_new();
+	struct fence *f;
+	struct module *mod;
+	int base;
+
+	if (!s || !x) {
+		if (s)
+			fence_put(&s->base);
+		if (x)
+			dma_fence_put(x);
+		return -ENOMEM;
+	}
+	mod = st_fence_module();
+	CHECK(mod);
+	if (!mod)
+		goto out;
+	base = module_refcount(mod);
+
+	d = fence_to_dma_fence(&s->base);
+	CHECK(!IS_ERR(d));
+	CHECK_EQ(module_refcount(mod), base + 1);
+	f = fence_from_dma_fence(x);
+	CHECK(!IS_ERR(f));
+	CHECK_EQ(module_refcount(mod), base + 2);
+
+	fence_signal(&s->base);
+	dma_fence_signal(x);
+	if (!IS_ERR(d))
+		dma_fence_put(d);
+	if (!IS_ERR(f))
+		fence_put(f);
+	rcu_barrier();
+	CHECK_EQ(module_refcount(mod), base);
+out:
+	dma_fence_put(x);
+	fence_put(&s->base);
+	return st_result();
+}
+
 static int test_import_signal(void)
 {
 	struct dma_fence *d = st_dma_new();
@@ -1920,6 +2095,53 @@ static int test_race_signal_import(void)
 	return race_run(&r);
 }
 
+/*
+ * Signalling sections nest, and each end takes the cookie of its begin.
+ * Lockdep itself is checked on a debug kernel; here only the cookies, and
+ * that begin/end in every order of use leave no warning in the log (the
+ * harness fails on one). Without lockdep only the dma_fence part remains,
+ * which reports every section as nested (its stub).
+ */
+static int test_signalling_nesting(void)
+{
+	unsigned int outer, inner, atomic_cookie;
+	unsigned long flags;
+	spinlock_t lock;	/* only held, to make the section atomic */
+
+	spin_lock_init(&lock);
+	outer = fence_begin_signalling();
+	inner = fence_begin_signalling();
+	/* A nested section releases nothing at its end: its cookie says so. */
+	CHECK(inner != 0);
+	if (IS_ENABLED(CONFIG_LOCKDEP))
+		CHECK_EQ(outer, 0);	/* the first one takes both maps */
+	else
+		CHECK_EQ(outer, inner);
+	fence_end_signalling(inner);
+	/* The outer section is still open: a new begin nests in it again. */
+	CHECK_EQ(fence_begin_signalling(), inner);
+	fence_end_signalling(inner);
+	fence_end_signalling(outer);
+
+	/* Closed: a new section is an outermost one again. */
+	inner = fence_begin_signalling();
+	CHECK_EQ(inner, outer);
+	fence_end_signalling(inner);
+
+	/* Where the caller cannot sleep the section is not taken. */
+	spin_lock_irqsave(&lock, flags);
+	atomic_cookie = fence_begin_signalling();
+	fence_end_signalling(atomic_cookie);
+	spin_unlock_irqrestore(&lock, flags);
+	CHECK(atomic_cookie != 0);
+	if (IS_ENABLED(CONFIG_LOCKDEP))
+		CHECK(atomic_cookie != outer);
+
+	/* Outside any section a wait may be announced. */
+	fence_might_wait();
+	return st_result();
+}
+
 /* Runs last: every fence the cases made has been released, once. */
 static int test_no_leaks(void)
 {
@@ -1993,6 +2215,8 @@ static const struct st_case cases[] = {
 	CASE(export_sync_file_roundtrip),
 	CASE(export_put_pending),
 	CASE(export_embedded),
+	CASE(export_embedded_replaced),
+	CASE(bridge_module_pin),
 	CASE(import_signal),
 	CASE(import_signaled_before),
 	CASE(import_error),
@@ -2001,6 +2225,7 @@ static const struct st_case cases[] = {
 	CASE(import_put_pending),
 	CASE(race_signal_export),
 	CASE(race_signal_import),
+	CASE(signalling_nesting),
 	CASE(no_leaks),
 };
 

@@ -97,12 +97,16 @@ struct fence {
  * @FENCE_FLAG_SIGNALED_BIT: the fence has signaled; set once, under the lock
  * @FENCE_FLAG_TIMESTAMP_BIT: &fence.timestamp holds the signal time
  * @FENCE_FLAG_ENABLE_SIGNAL_BIT: &fence_ops.enable_signaling has been called
+ * @FENCE_FLAG_SIGNALED_OP_BIT: the fence's ops have &fence_ops.signaled; set
+ *	by fence_init() and never changed, so that fence_is_signaled() on a
+ *	pending fence without that op reads only the flags
  * @FENCE_FLAG_USER_BITS: first bit free for the driver's own use
  */
 enum fence_flag_bits {
 	FENCE_FLAG_SIGNALED_BIT,
 	FENCE_FLAG_TIMESTAMP_BIT,
 	FENCE_FLAG_ENABLE_SIGNAL_BIT,
+	FENCE_FLAG_SIGNALED_OP_BIT,
 	FENCE_FLAG_USER_BITS,
 };
 
@@ -326,9 +330,17 @@ static inline bool __fence_is_signaled_locked(struct fence *fence)
  */
 static inline bool fence_is_signaled(struct fence *fence)
 {
-	if (test_bit(FENCE_FLAG_SIGNALED_BIT, &fence->flags))
+	/*
+	 * One read of the flags answers for every fence without a signaled
+	 * op, as dma_fence's three dependent loads (flags, ops, op) would.
+	 */
+	unsigned long flags = READ_ONCE(fence->flags);
+
+	if (flags & BIT(FENCE_FLAG_SIGNALED_BIT))
 		return true;
-	if (fence->ops->signaled && fence->ops->signaled(fence)) {
+	if (!(flags & BIT(FENCE_FLAG_SIGNALED_OP_BIT)))
+		return false;
+	if (fence->ops->signaled(fence)) {
 		fence_signal(fence);
 		return true;
 	}
