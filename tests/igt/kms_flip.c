@@ -119,6 +119,29 @@ static void test_flip_events(struct kms_dev *dev, bool atomic)
 }
 
 /*
+ * Reads the CRC entries up to the flip's vblank @seq: each one after
+ * *@last (no vblank missing), @before until @seq, @after at @seq.
+ */
+static void crcs_until_flip(struct kms_crc *crc, uint32_t seq,
+			    uint32_t before, uint32_t after, uint32_t *last)
+{
+	uint32_t frame, v;
+
+	do {
+		kms_crc_get(crc, &frame, &v);
+		if (*last)
+			igt_assert_eq(frame, *last + 1);
+		*last = frame;
+		if ((int32_t)(frame - seq) < 0)
+			igt_assert_f(v == before,
+				     "vblank %u before the flip at %u: %08x, want %08x\n",
+				     frame, seq, v, before);
+	} while ((int32_t)(frame - seq) < 0);
+	igt_assert_f(v == after, "vblank %u of the flip: %08x, want %08x\n",
+		     frame, v, after);
+}
+
+/*
  * The frame of each vblank is exactly the flipped one: with CRCs on, the
  * entry of the event's vblank shows the new buffer and the one before it
  * the old buffer.
@@ -140,18 +163,8 @@ static void test_flip_crc(struct kms_dev *dev, bool atomic)
 		igt_assert_eq(flip(&c, atomic, cur, i), 0);
 		igt_assert(kms_read_event(dev->fd, 1000, &ev));
 		/* every entry up to the flip's vblank */
-		do {
-			kms_crc_get(&crc, &frame, &v);
-			if (last_frame)
-				igt_assert_eq(frame, last_frame + 1);
-			last_frame = frame;
-			if ((int32_t)(frame - ev.sequence) < 0)
-				igt_assert_f(v == c.crc[!cur],
-					     "frame %u before flip at %u: %08x\n",
-					     frame, ev.sequence, v);
-		} while ((int32_t)(frame - ev.sequence) < 0);
-		igt_assert_f(v == c.crc[cur], "frame %u of flip: %08x, want %08x\n",
-			     frame, v, c.crc[cur]);
+		crcs_until_flip(&crc, ev.sequence, c.crc[!cur], c.crc[cur],
+				&last_frame);
 	}
 	kms_crc_stop(&crc);
 	teardown(&c);
@@ -197,18 +210,7 @@ static void test_release_after_scanout(struct kms_dev *dev)
 		     "flip at vblank %u, held from %u\n", ev.sequence, seq);
 	/* the client reuses buffer 0 as soon as it is told it is free */
 	kms_fb_fill(&c.fb[0], kms_rgb8(0xff, 0xff, 0, 0));
-	do {
-		kms_crc_get(&crc, &frame, &v);
-		if (last)
-			igt_assert_eq(frame, last + 1);
-		last = frame;
-		if ((int32_t)(frame - ev.sequence) < 0)
-			igt_assert_f(v == c.crc[0],
-				     "vblank %u before the flip at %u: %08x, want %08x\n",
-				     frame, ev.sequence, v, c.crc[0]);
-	} while ((int32_t)(frame - ev.sequence) < 0);
-	igt_assert_f(v == c.crc[1], "vblank %u of the flip: %08x, want %08x\n",
-		     frame, v, c.crc[1]);
+	crcs_until_flip(&crc, ev.sequence, c.crc[0], c.crc[1], &last);
 	kms_crc_stop(&crc);
 	teardown(&c);
 }

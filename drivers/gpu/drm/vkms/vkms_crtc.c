@@ -126,8 +126,10 @@ static bool vkms_latch_locked(struct vkms_output *out, struct vkms_flip *flip,
 	struct vkms_frame *old;
 
 	/* Rare: the composer is far behind. */
-	if (read && out->ring_len == VKMS_COMPOSE_RING)
+	if (read && out->ring_len == VKMS_COMPOSE_RING) {
+		out->stats.scanout_waits++;
 		return false;
+	}
 	if (!flip->keep) {
 		if (reading) {
 			out->stats.scanout_waits++;

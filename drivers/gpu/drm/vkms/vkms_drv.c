@@ -14,10 +14,11 @@
  * A nonblocking flip whose fences have not signaled (IN_FENCE_FD, or the
  * write fence in the buffer's reservation) registers fence callbacks and
  * returns; the last callback arms the flip from the signaling context and
- * the next vblank latches it (vkms_commit.c explains the path and its
- * teardown). The composer (vkms_composer.c) builds each shown frame in the
- * CRTC's output buffer when it changes or when a CRC or a writeback
- * capture wants it; vkms_composer.c also defines the arithmetic and the
+ * the next vblank latches it (vkms_gate.c explains the path and its
+ * teardown). The composer (vkms_composer.c) builds a shown frame in the
+ * CRTC's output buffer when a CRC or a writeback capture reads it, and no
+ * buffer is reported free while it may still read it (vkms_crtc.c);
+ * vkms_composer.c also defines the arithmetic and the
  * CRC so that userspace can compute reference CRCs.
  *
  * Module parameters:

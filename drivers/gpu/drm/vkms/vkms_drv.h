@@ -2,7 +2,7 @@
 /*
  * vkms: a virtual KMS device whose flips are gated on fences.
  *
- * Overview (see also vkms_commit.c for the fence-gated flip path):
+ * Overview (see also vkms_gate.c for the fence-gated flip path):
  *
  *  - Each output is one CRTC with a primary, a cursor and overlay planes, a
  *    virtual encoder and connector, and a writeback connector.
@@ -438,16 +438,28 @@ void vkms_flip_arm(struct vkms_flip *flip, bool keep);
 void vkms_send_event(struct drm_crtc *crtc,
 		     struct drm_pending_vblank_event **event, int error);
 
-/* vkms_commit.c */
-int vkms_atomic_check(struct drm_device *dev, struct drm_atomic_state *state);
-int vkms_atomic_commit(struct drm_device *dev, struct drm_atomic_state *state,
-		       bool nonblock);
+/* vkms_frame.c */
+int vkms_flips_build(struct drm_atomic_state *state);
 void vkms_flip_free(struct vkms_flip *flip);
 void vkms_frame_put(struct vkms_frame *frame);
 void vkms_frame_put_deferred(struct vkms_output *out, struct vkms_frame *frame);
 void vkms_reap_work(struct work_struct *work);
+
+/* vkms_gate.c */
+bool vkms_can_gate(struct drm_atomic_state *state);
+struct vkms_commit *vkms_commit_create(struct vkms_device *vkms,
+				       struct drm_atomic_state *state);
+void vkms_commit_gate(struct vkms_commit *vc, struct drm_atomic_state *state);
+void vkms_commit_put(struct vkms_commit *vc);
 void vkms_commit_flip_latched(struct vkms_commit *vc);
 void vkms_cancel_gated(struct vkms_device *vkms, struct drm_file *file);
+void vkms_cancel_crtcs(struct vkms_device *vkms, u32 crtc_mask);
+
+/* vkms_commit.c */
+int vkms_atomic_check(struct drm_device *dev, struct drm_atomic_state *state);
+int vkms_atomic_commit(struct drm_device *dev, struct drm_atomic_state *state,
+		       bool nonblock);
+void vkms_count_fence_error(struct vkms_output *out);
 
 /* vkms_composer.c */
 void vkms_compose_work(struct work_struct *work);
