@@ -45,6 +45,22 @@ module_param_named(write_lead_us, vgem_write_lead_us, uint, 0644);
 MODULE_PARM_DESC(write_lead_us,
 		 "Pixels are written this long before completion (default 500)");
 
+/*
+ * Test knobs, one-shot: each is taken (reset to 0) by the code it delays.
+ * They build interleavings of the engine's timers and worker that the
+ * regression tests of vgem_submit need; 0 (the default) is normal running.
+ */
+unsigned int vgem_test_stall_complete_ms;
+module_param_named(test_stall_complete_ms, vgem_test_stall_complete_ms, uint,
+		   0644);
+MODULE_PARM_DESC(test_stall_complete_ms,
+		 "(test) Next completion IRQ: on a CPU other than the hang check's, waits up to this long for another job to run");
+
+unsigned int vgem_test_hold_draw_ms;
+module_param_named(test_hold_draw_ms, vgem_test_hold_draw_ms, uint, 0644);
+MODULE_PARM_DESC(test_hold_draw_ms,
+		 "(test) Next job: the worker waits up to this long before drawing, until the hang check retires it");
+
 static struct vgem_device *vgem_device;
 
 static int vgem_open(struct drm_device *dev, struct drm_file *file)

@@ -24,6 +24,8 @@ extern unsigned int vgem_max_jobs;
 extern unsigned int vgem_max_fence_ids;
 extern unsigned int vgem_hang_ms;
 extern unsigned int vgem_write_lead_us;
+extern unsigned int vgem_test_stall_complete_ms;
+extern unsigned int vgem_test_hold_draw_ms;
 
 /*
  * A simulated GPU engine. Jobs run one at a time, in submission order: the
@@ -57,6 +59,7 @@ struct vgem_engine {
 
 	struct hrtimer complete;	/* completion "IRQ" of @running */
 	struct hrtimer hangcheck;	/* signals @running if it overruns */
+	int hangcheck_cpu;		/* where @hangcheck was armed */
 	struct work_struct work;	/* starts jobs, writes pixels */
 	struct workqueue_struct *wq;	/* ordered: one job at a time */
 

@@ -20,12 +20,14 @@
 #include <drm/drm_fourcc.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_gem_shmem_helper.h>
+#include <linux/delay.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
 #include <linux/fence.h>
 #include <linux/iosys-map.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/smp.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sync_file.h>
@@ -180,6 +182,38 @@ out_unmap:
 	return ret;
 }
 
+/* ---- test knobs (see vgem_drv.c) --------------------------------------- */
+
+/*
+ * A late completion IRQ: busy-waits, up to @ms, until the engine runs a
+ * job other than @job (the hang check has retired @job and the worker has
+ * started the next one). Only useful on a CPU other than the hang check's.
+ */
+static void vgem_test_stall_complete(struct vgem_engine *engine,
+				     struct vgem_job *job, unsigned int ms)
+{
+	ktime_t end = ktime_add_ms(ktime_get(), ms);
+	struct vgem_job *now;
+
+	do {
+		now = READ_ONCE(engine->running);
+		if (now && now != job)
+			break;
+		cpu_relax();
+	} while (ktime_before(ktime_get(), end));
+}
+
+/* A slow worker: waits, up to @ms, until @job is no longer running. */
+static void vgem_test_hold_draw(struct vgem_engine *engine,
+				struct vgem_job *job, unsigned int ms)
+{
+	ktime_t end = ktime_add_ms(ktime_get(), ms);
+
+	while (READ_ONCE(engine->running) == job &&
+	       ktime_before(ktime_get(), end))
+		usleep_range(500, 1000);
+}
+
 /* Signals @engine->running; engine lock held. */
 static void vgem_engine_retire(struct vgem_engine *engine, int error)
 	__must_hold(&engine->lock)
@@ -200,6 +234,14 @@ static enum hrtimer_restart vgem_engine_complete(struct hrtimer *t)
 	struct vgem_engine *engine = container_of(t, struct vgem_engine,
 						  complete);
 	unsigned long flags;
+	unsigned int ms;
+
+	if (unlikely(READ_ONCE(vgem_test_stall_complete_ms))) {
+		ms = xchg(&vgem_test_stall_complete_ms, 0);
+		if (ms)
+			vgem_test_stall_complete(engine,
+						 READ_ONCE(engine->running), ms);
+	}
 
 	spin_lock_irqsave(&engine->lock, flags);
 	if (engine->running) {
@@ -260,11 +302,55 @@ static void vgem_job_free(struct vgem_job *job)
 	kfree(job);
 }
 
+/* Arms the completion IRQ of @job if it still runs; any context. */
+static void vgem_job_arm_complete(struct vgem_engine *engine,
+				  struct vgem_job *job)
+{
+	unsigned long flags;
+	ktime_t now;
+
+	spin_lock_irqsave(&engine->lock, flags);
+	if (engine->running == job) {
+		now = ktime_get();
+		hrtimer_start(&engine->complete,
+			      ktime_after(job->deadline, now) ? job->deadline : now,
+			      HRTIMER_MODE_ABS_PINNED_HARD);
+	}
+	spin_unlock_irqrestore(&engine->lock, flags);
+}
+
+static void vgem_job_arm_complete_ipi(void *data)
+{
+	struct vgem_job *job = data;
+
+	vgem_job_arm_complete(job->engine, job);
+}
+
+/*
+ * Arms the completion of @job, on this CPU; with the stall knob set, on
+ * another CPU than the hang check's, so the two timers can run at once.
+ */
+static void vgem_job_complete_at_deadline(struct vgem_engine *engine,
+					  struct vgem_job *job)
+{
+	unsigned int cpu;
+
+	if (unlikely(READ_ONCE(vgem_test_stall_complete_ms))) {
+		cpu = cpumask_any_but(cpu_online_mask,
+				      READ_ONCE(engine->hangcheck_cpu));
+		if (cpu < nr_cpu_ids &&
+		    !smp_call_function_single(cpu, vgem_job_arm_complete_ipi,
+					      job, 1))
+			return;
+	}
+	vgem_job_arm_complete(engine, job);
+}
+
 /* Runs one job: waits until just before its completion, draws, arms. */
 static void vgem_job_run(struct vgem_engine *engine, struct vgem_job *job)
 {
-	ktime_t write_at, now;
-	unsigned long flags;
+	ktime_t write_at;
+	unsigned int ms;
 
 	if (job->dep_error || (job->args.flags & VGEM_SUBMIT_HANG)) {
 		/* Failed dependency: complete now. Hang: never complete. */
@@ -278,6 +364,11 @@ static void vgem_job_run(struct vgem_engine *engine, struct vgem_job *job)
 		set_current_state(TASK_UNINTERRUPTIBLE);
 		schedule_hrtimeout(&write_at, HRTIMER_MODE_ABS);
 	}
+	if (unlikely(READ_ONCE(vgem_test_hold_draw_ms))) {
+		ms = xchg(&vgem_test_hold_draw_ms, 0);
+		if (ms)
+			vgem_test_hold_draw(engine, job, ms);
+	}
 
 	/*
 	 * A drawing error (a foreign buffer that cannot be mapped) fails the
@@ -286,14 +377,7 @@ static void vgem_job_run(struct vgem_engine *engine, struct vgem_job *job)
 	if (vgem_job_draw(job))
 		job->dep_error = -EIO;
 
-	spin_lock_irqsave(&engine->lock, flags);
-	if (engine->running == job) {
-		now = ktime_get();
-		hrtimer_start(&engine->complete,
-			      ktime_after(job->deadline, now) ? job->deadline : now,
-			      HRTIMER_MODE_ABS_HARD);
-	}
-	spin_unlock_irqrestore(&engine->lock, flags);
+	vgem_job_complete_at_deadline(engine, job);
 }
 
 static void vgem_engine_work(struct work_struct *work)
@@ -316,8 +400,9 @@ static void vgem_engine_work(struct work_struct *work)
 					     job->args.duration_ns);
 		job->hang_at = ktime_add_ms(job->deadline,
 					    READ_ONCE(vgem_hang_ms));
+		engine->hangcheck_cpu = smp_processor_id();
 		hrtimer_start(&engine->hangcheck, job->hang_at,
-			      HRTIMER_MODE_ABS_HARD);
+			      HRTIMER_MODE_ABS_PINNED_HARD);
 	}
 	spin_unlock_irqrestore(&engine->lock, flags);
 
