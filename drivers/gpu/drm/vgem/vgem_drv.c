@@ -270,6 +270,9 @@ static void __exit vgem_exit(void)
 	/*
 	 * Every job and fence holds a module reference, so none is left:
 	 * the engines are idle and only their timers and work need stopping.
+	 * Fences drop that reference from their RCU callback: the
+	 * rcu_barrier() of vgem_fence_cache_fini() waits for the last ones
+	 * to return before our text goes.
 	 */
 	vgem_engines_fini(vgem_device);
 	devres_release_group(&pdev->dev, NULL);
