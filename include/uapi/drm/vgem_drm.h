@@ -111,7 +111,9 @@ struct drm_vgem_fence_wait {
  * Errors: EINVAL (unknown op or flags, reserved fields or pad not 0, bad
  * format, empty or too large rectangle, rectangle outside a buffer,
  * duration over VGEM_MAX_DURATION_NS, more than VGEM_MAX_IN_FENCES
- * in-fences, engine out of range, an in-fence that is not a sync_file);
+ * in-fences, engine out of range, an in-fence that is not a sync_file, a
+ * buffer that cannot be mapped in the kernel, such as an import of I/O
+ * memory);
  * ENOENT (no such handle); EFAULT (bad in_fences pointer); EAGAIN (the file
  * has VGEM_MAX_JOBS jobs in flight, or too many fence ids); ENOMEM.
  */
