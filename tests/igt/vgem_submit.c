@@ -524,6 +524,45 @@ static void test_no_draw_after_hang(void)
 	close(fd);
 }
 
+/*
+ * A file whose jobs hung VGEM_SUBMIT_HANG three times is banned: SUBMIT
+ * fails with EIO, before any job is made; another file still submits.
+ */
+static void test_hang_ban(void)
+{
+	int fd = drm_open_driver("vgem"), fd2 = drm_open_driver("vgem");
+	struct vgem_bo bo = new_bo(fd, 8, 8), bo2 = new_bo(fd2, 8, 8);
+	long old = module_param_read("vgem", "hang_ms");
+	struct drm_vgem_submit s;
+	int f;
+
+	set_param("hang_ms", 20);
+	for (int i = 0; i < 3; i++) {
+		s = vgem_submit_desc(&bo, VGEM_OP_NOP);
+		s.flags = VGEM_SUBMIT_HANG | VGEM_SUBMIT_NO_IMPLICIT;
+		f = vgem_submit_fd(fd, &s);
+		igt_assert(sync_fence_wait(f, 20000));
+		igt_assert_eq(sync_fence_status(f), -ETIMEDOUT);
+		close(f);
+	}
+	set_param("hang_ms", old);
+
+	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
+	s.flags = VGEM_SUBMIT_OUT_FENCE_FD;
+	igt_assert_eq(__vgem_submit(fd, &s), -EIO);
+	s = vgem_submit_desc(&bo, VGEM_OP_NOP);
+	igt_assert_eq(__vgem_submit(fd, &s), -EIO);
+
+	s = vgem_submit_desc(&bo2, VGEM_OP_FILL);
+	s.color = 0xff445566;
+	f = vgem_submit_fd(fd2, &s);
+	igt_assert(sync_fence_wait(f, 20000));
+	igt_assert_eq(sync_fence_status(f), 1);
+	close(f);
+	close(fd);
+	close(fd2);
+}
+
 /* Per-file cap on jobs in flight: EAGAIN beyond it, per file. */
 static void test_max_jobs(int fd)
 {
@@ -735,6 +774,8 @@ igt_main
 		test_stale_completion();
 	igt_subtest("no-draw-after-hang")
 		test_no_draw_after_hang();
+	igt_subtest("hang-ban")
+		test_hang_ban();
 	igt_subtest("max-jobs")
 		test_max_jobs(fd);
 	igt_subtest("bad-args")

@@ -111,7 +111,12 @@ struct vgem_file {
 	/* Signals the attached fences of the file when they are due. */
 	struct delayed_work expire;
 	atomic_t jobs;			/* jobs in flight */
+	/* Jobs retired by the hang check; VGEM_BAN_HANGS bans the file. */
+	atomic_t hangs;
 };
+
+/* A file with this many hung jobs gets -EIO from SUBMIT (vgem_drm.h). */
+#define VGEM_BAN_HANGS	3
 
 void vgem_file_put(struct vgem_file *vfile);
 

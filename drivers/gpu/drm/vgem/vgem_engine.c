@@ -203,6 +203,7 @@ static void vgem_engine_retire(struct vgem_engine *engine, int error)
 static void vgem_engine_retire_hung(struct vgem_engine *engine)
 	__must_hold(&engine->lock)
 {
+	atomic_inc(&engine->running->vfile->hangs);
 	engine->hung++;
 	vgem_engine_retire(engine, -ETIMEDOUT);
 }

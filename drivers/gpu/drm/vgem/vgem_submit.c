@@ -305,6 +305,9 @@ int vgem_submit_ioctl(struct drm_device *dev, void *data,
 	ret = vgem_submit_check(args, vdev);
 	if (ret)
 		return ret;
+	/* Banned: too many of the file's jobs hung (vgem_drm.h). */
+	if (atomic_read(&vfile->hangs) >= VGEM_BAN_HANGS)
+		return -EIO;
 
 	sub.job = vgem_job_alloc(&vdev->engines[args->engine], vfile, args);
 	if (IS_ERR(sub.job))
