@@ -110,7 +110,7 @@ struct vgem_file {
 	unsigned int fence_ids;		/* ids allocated */
 	/* Signals the attached fences of the file when they are due. */
 	struct delayed_work expire;
-	atomic_t jobs;			/* jobs in flight */
+	atomic_t jobs;			/* jobs queued, not yet retired */
 	/* Jobs retired by the hang check; VGEM_BAN_HANGS bans the file. */
 	atomic_t hangs;
 };

@@ -193,6 +193,11 @@ static void vgem_engine_retire(struct vgem_engine *engine, int error)
 	engine->running = NULL;
 	engine->complete_job = NULL;
 	list_move_tail(&job->link, &engine->done);
+	/*
+	 * No longer in flight, though freed later: its waiters, woken by the
+	 * signal, may submit again at once.
+	 */
+	atomic_dec(&job->vfile->jobs);
 	if (error)
 		__fence_set_error(job->fence, error);
 	__fence_signal(job->fence);
@@ -494,7 +499,6 @@ static void vgem_job_free(struct vgem_job *job)
 		drm_gem_object_put(job->obj);
 	}
 	fence_put(job->fence);
-	atomic_dec(&job->vfile->jobs);
 	vgem_file_put(job->vfile);
 	kfree(job);
 }
@@ -608,6 +612,7 @@ void vgem_job_queue(struct vgem_job *job)
  */
 void vgem_job_cancel(struct vgem_job *job)
 {
+	atomic_dec(&job->vfile->jobs);
 	fence_set_error(job->fence, -ECANCELED);
 	fence_signal(job->fence);
 	vgem_job_free(job);
