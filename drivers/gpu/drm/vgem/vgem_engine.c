@@ -30,12 +30,9 @@
  */
 #include <drm/drm_debugfs.h>
 #include <drm/drm_file.h>
-#include <drm/drm_fourcc.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_gem_shmem_helper.h>
 #include <linux/delay.h>
-#include <linux/dma-resv.h>
-#include <linux/file.h>
 #include <linux/fence.h>
 #include <linux/iosys-map.h>
 #include <linux/module.h>
@@ -43,8 +40,6 @@
 #include <linux/smp.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
-#include <linux/sync_file.h>
-#include <linux/uaccess.h>
 #include "vgem_drm.h"
 
 #include "vgem_drv.h"
@@ -264,7 +259,12 @@ static enum hrtimer_restart vgem_engine_hangcheck(struct hrtimer *t)
 	bool hung = false;
 
 	spin_lock_irqsave(&engine->lock, flags);
-	job = engine->running;
+	/*
+	 * Queued again (the worker armed it for a new job while this run
+	 * waited for the lock): that arm stands, and this run is stale; its
+	 * expiry must not be touched while it sits in the queue.
+	 */
+	job = hrtimer_is_queued(t) ? NULL : engine->running;
 	if (job && ktime_compare(ktime_get(), job->hang_at) >= 0) {
 		if (engine->drawing == job) {
 			/*
