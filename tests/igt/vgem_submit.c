@@ -525,6 +525,48 @@ static void test_no_draw_after_hang(void)
 }
 
 /*
+ * A buffer the kernel cannot map (an import of I/O memory; here a test
+ * knob makes the map fail so) fails SUBMIT with EINVAL: no out-fence, no
+ * fence left in the buffer's reservation, the buffer untouched, and the
+ * file and engine go on working.
+ */
+static void test_map_error(int fd)
+{
+	struct vgem_bo bo = new_bo(fd, 16, 16);
+	struct drm_vgem_submit s;
+	uint32_t *map;
+	int dmabuf, sync, f;
+
+	set_param("test_fail_map", 1);
+	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
+	s.flags = VGEM_SUBMIT_OUT_FENCE_FD;
+	s.color = 0xff778899;
+	s.out_fence_fd = -1;
+	igt_assert_eq(__vgem_submit(fd, &s), -EINVAL);
+	/* Taken: the failing map was reached. */
+	igt_assert_eq(module_param_read("vgem", "test_fail_map"), 0);
+	igt_assert_eq(s.out_fence_fd, -1);
+
+	dmabuf = prime_handle_to_fd(fd, bo.handle);
+	sync = dmabuf_export_sync_file(dmabuf, true);
+	igt_assert_eq(sync_fence_status(sync), 1);
+	close(sync);
+	close(dmabuf);
+	map = vgem_mmap(fd, &bo, PROT_READ);
+	igt_assert_eq(*px(map, &bo, 0, 0), 0);
+
+	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
+	s.color = 0xff778899;
+	f = vgem_submit_fd(fd, &s);
+	igt_assert(sync_fence_wait(f, 20000));
+	igt_assert_eq(sync_fence_status(f), 1);
+	igt_assert_eq(*px(map, &bo, 15, 15), 0xff778899);
+	munmap(map, bo.size);
+	close(f);
+	gem_close(fd, bo.handle);
+}
+
+/*
  * A file whose jobs hung VGEM_SUBMIT_HANG three times is banned: SUBMIT
  * fails with EIO, before any job is made; another file still submits.
  */
@@ -774,6 +816,8 @@ igt_main
 		test_stale_completion();
 	igt_subtest("no-draw-after-hang")
 		test_no_draw_after_hang();
+	igt_subtest("map-error")
+		test_map_error(fd);
 	igt_subtest("hang-ban")
 		test_hang_ban();
 	igt_subtest("max-jobs")

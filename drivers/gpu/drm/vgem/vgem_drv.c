@@ -61,6 +61,11 @@ module_param_named(test_hold_draw_ms, vgem_test_hold_draw_ms, uint, 0644);
 MODULE_PARM_DESC(test_hold_draw_ms,
 		 "(test) Next job: the worker waits up to this long before drawing, until the hang check retires it");
 
+unsigned int vgem_test_fail_map;
+module_param_named(test_fail_map, vgem_test_fail_map, uint, 0644);
+MODULE_PARM_DESC(test_fail_map,
+		 "(test) Next SUBMIT that maps a buffer: the map fails as for I/O memory");
+
 static struct vgem_device *vgem_device;
 
 static int vgem_open(struct drm_device *dev, struct drm_file *file)

@@ -27,6 +27,7 @@ extern unsigned int vgem_hang_ms;
 extern unsigned int vgem_write_lead_us;
 extern unsigned int vgem_test_stall_complete_ms;
 extern unsigned int vgem_test_hold_draw_ms;
+extern unsigned int vgem_test_fail_map;
 
 /*
  * A simulated GPU engine. Jobs run one at a time, in submission order: the

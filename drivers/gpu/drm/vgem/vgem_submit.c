@@ -182,7 +182,8 @@ static int vgem_job_map(struct drm_gem_object *obj, struct iosys_map *map)
 	ret = drm_gem_shmem_vmap(shmem, map);
 	if (ret)
 		return ret;
-	if (map->is_iomem) {
+	if (map->is_iomem || (unlikely(READ_ONCE(vgem_test_fail_map)) &&
+			      xchg(&vgem_test_fail_map, 0))) {
 		drm_gem_shmem_vunmap(shmem, map);
 		iosys_map_clear(map);
 		return -EINVAL;
