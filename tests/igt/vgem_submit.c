@@ -421,6 +421,190 @@ static void test_hang_param_change(int fd)
 	gem_close(fd, a.handle);
 }
 
+/*
+ * Waits until the engine's worker is done with every job before: a NOP job
+ * of its own completes only after the worker has returned from them.
+ */
+static void engine_drain(int fd, struct vgem_bo *bo)
+{
+	struct drm_vgem_submit s = vgem_submit_desc(bo, VGEM_OP_NOP);
+	int f;
+
+	s.flags = VGEM_SUBMIT_NO_IMPLICIT;
+	f = vgem_submit_fd(fd, &s);
+	igt_assert(sync_fence_wait(f, 20000));
+	close(f);
+}
+
+/*
+ * Regression: a completion IRQ that ran late retired whichever job was
+ * running. Built with test knobs: the completion of job A is armed on
+ * another CPU than A's hang check and stalls there until the engine runs
+ * another job; the hang check retires A meanwhile, and the worker starts B.
+ * The late completion must leave B alone: B's fence signals only when B's
+ * pixels are there. (A's ETIMEDOUT proves the interleaving was built.)
+ */
+static void test_stale_completion(void)
+{
+	int fd = drm_open_driver("vgem");
+	struct vgem_bo bo = new_bo(fd, 16, 16);
+	long old = module_param_read("vgem", "hang_ms");
+	struct drm_vgem_submit s;
+	uint32_t *map;
+	int a, b;
+
+	igt_require(sysconf(_SC_NPROCESSORS_ONLN) >= 2);
+	engine_drain(fd, &bo);
+	set_param("hang_ms", 30);
+	set_param("test_stall_complete_ms", 3000);
+	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
+	s.flags = VGEM_SUBMIT_NO_IMPLICIT;
+	s.color = 0xff00ff00;
+	s.duration_ns = 10 * MS;
+	a = vgem_submit_fd(fd, &s);
+	/* Long: its pixels come VGEM_MAX_DURATION_NS after it starts. */
+	s.color = 0xffff0000;
+	s.duration_ns = 1000 * MS;
+	b = vgem_submit_fd(fd, &s);
+
+	igt_assert(sync_fence_wait(a, 20000));
+	igt_assert(sync_fence_wait(b, 20000));
+	map = vgem_mmap(fd, &bo, PROT_READ);
+	set_param("test_stall_complete_ms", 0);
+	set_param("hang_ms", old);
+	igt_assert_eq(*px(map, &bo, 15, 15), 0xffff0000);
+	igt_assert_eq(sync_fence_status(a), -ETIMEDOUT);
+	igt_assert_eq(sync_fence_status(b), 1);
+	munmap(map, bo.size);
+	close(a);
+	close(b);
+	close(fd);
+}
+
+/*
+ * Regression: the worker drew a job that the hang check had already
+ * retired, after its fence signaled. A test knob holds the worker before
+ * the draw until the hang check has retired the job; the buffer must stay
+ * untouched. The NOP job after it completes only once the worker is done
+ * with the first (one ordered worker per engine).
+ */
+static void test_no_draw_after_hang(void)
+{
+	int fd = drm_open_driver("vgem");
+	struct vgem_bo bo = new_bo(fd, 16, 16);
+	long old = module_param_read("vgem", "hang_ms");
+	struct drm_vgem_submit s;
+	uint32_t *map;
+	int a, b;
+
+	engine_drain(fd, &bo);
+	set_param("hang_ms", 20);
+	set_param("test_hold_draw_ms", 5000);
+	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
+	s.color = 0xff0000ff;
+	s.duration_ns = 5 * MS;
+	a = vgem_submit_fd(fd, &s);
+	igt_assert(sync_fence_wait(a, 20000));
+	set_param("test_hold_draw_ms", 0);
+	set_param("hang_ms", old);
+	igt_assert_eq(sync_fence_status(a), -ETIMEDOUT);
+
+	s = vgem_submit_desc(&bo, VGEM_OP_NOP);
+	s.flags = VGEM_SUBMIT_NO_IMPLICIT;
+	b = vgem_submit_fd(fd, &s);
+	igt_assert(sync_fence_wait(b, 20000));
+	igt_assert_eq(sync_fence_status(b), 1);
+	map = vgem_mmap(fd, &bo, PROT_READ);
+	for (uint32_t y = 0; y < bo.height; y++)
+		for (uint32_t x = 0; x < bo.width; x++)
+			igt_assert_eq(*px(map, &bo, x, y), 0);
+	munmap(map, bo.size);
+	close(a);
+	close(b);
+	close(fd);
+}
+
+/*
+ * A buffer the kernel cannot map (an import of I/O memory; here a test
+ * knob makes the map fail so) fails SUBMIT with EINVAL: no out-fence, no
+ * fence left in the buffer's reservation, the buffer untouched, and the
+ * file and engine go on working.
+ */
+static void test_map_error(int fd)
+{
+	struct vgem_bo bo = new_bo(fd, 16, 16);
+	struct drm_vgem_submit s;
+	uint32_t *map;
+	int dmabuf, sync, f;
+
+	set_param("test_fail_map", 1);
+	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
+	s.flags = VGEM_SUBMIT_OUT_FENCE_FD;
+	s.color = 0xff778899;
+	s.out_fence_fd = -1;
+	igt_assert_eq(__vgem_submit(fd, &s), -EINVAL);
+	/* Taken: the failing map was reached. */
+	igt_assert_eq(module_param_read("vgem", "test_fail_map"), 0);
+	igt_assert_eq(s.out_fence_fd, -1);
+
+	dmabuf = prime_handle_to_fd(fd, bo.handle);
+	sync = dmabuf_export_sync_file(dmabuf, true);
+	igt_assert_eq(sync_fence_status(sync), 1);
+	close(sync);
+	close(dmabuf);
+	map = vgem_mmap(fd, &bo, PROT_READ);
+	igt_assert_eq(*px(map, &bo, 0, 0), 0);
+
+	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
+	s.color = 0xff778899;
+	f = vgem_submit_fd(fd, &s);
+	igt_assert(sync_fence_wait(f, 20000));
+	igt_assert_eq(sync_fence_status(f), 1);
+	igt_assert_eq(*px(map, &bo, 15, 15), 0xff778899);
+	munmap(map, bo.size);
+	close(f);
+	gem_close(fd, bo.handle);
+}
+
+/*
+ * A file whose jobs hung VGEM_SUBMIT_HANG three times is banned: SUBMIT
+ * fails with EIO, before any job is made; another file still submits.
+ */
+static void test_hang_ban(void)
+{
+	int fd = drm_open_driver("vgem"), fd2 = drm_open_driver("vgem");
+	struct vgem_bo bo = new_bo(fd, 8, 8), bo2 = new_bo(fd2, 8, 8);
+	long old = module_param_read("vgem", "hang_ms");
+	struct drm_vgem_submit s;
+	int f;
+
+	set_param("hang_ms", 20);
+	for (int i = 0; i < 3; i++) {
+		s = vgem_submit_desc(&bo, VGEM_OP_NOP);
+		s.flags = VGEM_SUBMIT_HANG | VGEM_SUBMIT_NO_IMPLICIT;
+		f = vgem_submit_fd(fd, &s);
+		igt_assert(sync_fence_wait(f, 20000));
+		igt_assert_eq(sync_fence_status(f), -ETIMEDOUT);
+		close(f);
+	}
+	set_param("hang_ms", old);
+
+	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
+	s.flags = VGEM_SUBMIT_OUT_FENCE_FD;
+	igt_assert_eq(__vgem_submit(fd, &s), -EIO);
+	s = vgem_submit_desc(&bo, VGEM_OP_NOP);
+	igt_assert_eq(__vgem_submit(fd, &s), -EIO);
+
+	s = vgem_submit_desc(&bo2, VGEM_OP_FILL);
+	s.color = 0xff445566;
+	f = vgem_submit_fd(fd2, &s);
+	igt_assert(sync_fence_wait(f, 20000));
+	igt_assert_eq(sync_fence_status(f), 1);
+	close(f);
+	close(fd);
+	close(fd2);
+}
+
 /* Per-file cap on jobs in flight: EAGAIN beyond it, per file. */
 static void test_max_jobs(int fd)
 {
@@ -628,6 +812,14 @@ igt_main
 		test_hang(fd);
 	igt_subtest("hang-param-change")
 		test_hang_param_change(fd);
+	igt_subtest("stale-completion")
+		test_stale_completion();
+	igt_subtest("no-draw-after-hang")
+		test_no_draw_after_hang();
+	igt_subtest("map-error")
+		test_map_error(fd);
+	igt_subtest("hang-ban")
+		test_hang_ban();
 	igt_subtest("max-jobs")
 		test_max_jobs(fd);
 	igt_subtest("bad-args")

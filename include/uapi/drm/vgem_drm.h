@@ -108,12 +108,19 @@ struct drm_vgem_fence_wait {
  *  VGEM_SUBMIT_HANG          (test) the job never completes: the engine's
  *                            hang check signals it with ETIMEDOUT.
  *
+ * A file whose jobs hung 3 times (retired by the hang check, whether they
+ * had VGEM_SUBMIT_HANG or overran) is banned: SUBMIT on it fails with EIO
+ * from then on. Other files are not affected; a new file starts afresh.
+ *
  * Errors: EINVAL (unknown op or flags, reserved fields or pad not 0, bad
  * format, empty or too large rectangle, rectangle outside a buffer,
  * duration over VGEM_MAX_DURATION_NS, more than VGEM_MAX_IN_FENCES
- * in-fences, engine out of range, an in-fence that is not a sync_file);
+ * in-fences, engine out of range, an in-fence that is not a sync_file, a
+ * buffer that cannot be mapped in the kernel, such as an import of I/O
+ * memory);
  * ENOENT (no such handle); EFAULT (bad in_fences pointer); EAGAIN (the file
- * has VGEM_MAX_JOBS jobs in flight, or too many fence ids); ENOMEM.
+ * has VGEM_MAX_JOBS jobs in flight, or too many fence ids); EIO (the file
+ * is banned, above); ENOMEM.
  */
 #define VGEM_OP_NOP		0
 #define VGEM_OP_FILL		1

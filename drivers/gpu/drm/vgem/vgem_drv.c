@@ -45,6 +45,27 @@ module_param_named(write_lead_us, vgem_write_lead_us, uint, 0644);
 MODULE_PARM_DESC(write_lead_us,
 		 "Pixels are written this long before completion (default 500)");
 
+/*
+ * Test knobs, one-shot: each is taken (reset to 0) by the code it delays.
+ * They build interleavings of the engine's timers and worker that the
+ * regression tests of vgem_submit need; 0 (the default) is normal running.
+ */
+unsigned int vgem_test_stall_complete_ms;
+module_param_named(test_stall_complete_ms, vgem_test_stall_complete_ms, uint,
+		   0644);
+MODULE_PARM_DESC(test_stall_complete_ms,
+		 "(test) Next completion IRQ: on a CPU other than the hang check's, waits up to this long for another job to run");
+
+unsigned int vgem_test_hold_draw_ms;
+module_param_named(test_hold_draw_ms, vgem_test_hold_draw_ms, uint, 0644);
+MODULE_PARM_DESC(test_hold_draw_ms,
+		 "(test) Next job: the worker waits up to this long before drawing, until the hang check retires it");
+
+unsigned int vgem_test_fail_map;
+module_param_named(test_fail_map, vgem_test_fail_map, uint, 0644);
+MODULE_PARM_DESC(test_fail_map,
+		 "(test) Next SUBMIT that maps a buffer: the map fails as for I/O memory");
+
 static struct vgem_device *vgem_device;
 
 static int vgem_open(struct drm_device *dev, struct drm_file *file)
@@ -254,6 +275,9 @@ static void __exit vgem_exit(void)
 	/*
 	 * Every job and fence holds a module reference, so none is left:
 	 * the engines are idle and only their timers and work need stopping.
+	 * Fences drop that reference from their RCU callback: the
+	 * rcu_barrier() of vgem_fence_cache_fini() waits for the last ones
+	 * to return before our text goes.
 	 */
 	vgem_engines_fini(vgem_device);
 	devres_release_group(&pdev->dev, NULL);

@@ -10,6 +10,7 @@
 #include <linux/fence.h>
 #include <linux/hrtimer.h>
 #include <linux/idr.h>
+#include <linux/iosys-map.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -24,11 +25,14 @@ extern unsigned int vgem_max_jobs;
 extern unsigned int vgem_max_fence_ids;
 extern unsigned int vgem_hang_ms;
 extern unsigned int vgem_write_lead_us;
+extern unsigned int vgem_test_stall_complete_ms;
+extern unsigned int vgem_test_hold_draw_ms;
+extern unsigned int vgem_test_fail_map;
 
 /*
  * A simulated GPU engine. Jobs run one at a time, in submission order: the
  * worker writes a job's pixels just before its completion time, then the
- * completion hrtimer (the "IRQ") signals the job's fence in hard IRQ.
+ * completion hrtimer (the "IRQ") signals the job's fence.
  */
 struct vgem_engine {
 	struct vgem_device *vdev;
@@ -37,15 +41,24 @@ struct vgem_engine {
 	char name[16];
 
 	/*
-	 * @lock protects @queue, @running, @seqno and @dying, and is the
-	 * fence lock of every job fence of this engine: job fences are
-	 * signaled with __fence_signal() under it, from the hrtimers. Taken
-	 * irqsave. Fence callbacks run under it, so nothing called from a
-	 * fence callback may take it: dependency callbacks only queue @work.
+	 * @lock protects @queue, @done, @free, @running, @complete_job,
+	 * @drawing, @seqno and @dying, and is the fence lock of every job
+	 * fence of this engine: job fences are signaled with __fence_signal()
+	 * under it, from the hrtimers. Taken irqsave. Fence callbacks run under it, so
+	 * nothing called from a fence callback may take it: dependency
+	 * callbacks only queue @work.
 	 */
 	spinlock_t lock;
 	struct list_head queue;		/* jobs not yet completed, in order */
 	struct vgem_job *running;	/* started, not yet signaled */
+	/*
+	 * The job @complete is armed for, or NULL: set when it is armed for
+	 * @running, cleared when @running is retired (by any path). A late
+	 * run of the handler finds it NULL, or the timer queued again.
+	 */
+	struct vgem_job *complete_job;
+	/* @running while the worker writes its pixels: not retired then. */
+	struct vgem_job *drawing;
 	u64 seqno;			/* last seqno given out */
 	bool dying;
 
@@ -57,11 +70,18 @@ struct vgem_engine {
 
 	struct hrtimer complete;	/* completion "IRQ" of @running */
 	struct hrtimer hangcheck;	/* signals @running if it overruns */
+	int hangcheck_cpu;		/* where @hangcheck was armed */
 	struct work_struct work;	/* starts jobs, writes pixels */
 	struct workqueue_struct *wq;	/* ordered: one job at a time */
 
-	/* Finished jobs to free in process context; under @lock. */
+	/*
+	 * Finished jobs, under @lock: retired to @done, handed by @work to
+	 * @free, freed by @free_work on system_wq, off the signalling path
+	 * (freeing takes sleeping locks).
+	 */
 	struct list_head done;
+	struct list_head free;
+	struct work_struct free_work;
 
 	/* Counters for debugfs. */
 	u64 completed, hung;
@@ -91,8 +111,13 @@ struct vgem_file {
 	unsigned int fence_ids;		/* ids allocated */
 	/* Signals the attached fences of the file when they are due. */
 	struct delayed_work expire;
-	atomic_t jobs;			/* jobs in flight */
+	atomic_t jobs;			/* jobs queued, not yet retired */
+	/* Jobs retired by the hang check; VGEM_BAN_HANGS bans the file. */
+	atomic_t hangs;
 };
+
+/* A file with this many hung jobs gets -EIO from SUBMIT (vgem_drm.h). */
+#define VGEM_BAN_HANGS	3
 
 void vgem_file_put(struct vgem_file *vfile);
 
@@ -110,11 +135,55 @@ int vgem_fence_signal_ioctl(struct drm_device *dev, void *data,
 int vgem_fence_wait_ioctl(struct drm_device *dev, void *data,
 			  struct drm_file *file);
 
+/* A fence the job waits for, and the callback that counts it down. */
+struct vgem_dep {
+	struct list_head link;
+	struct fence_cb cb;
+	struct fence *fence;	/* a reference */
+	struct vgem_job *job;
+};
+
+/*
+ * A render job. Made and filled by the SUBMIT ioctl (vgem_submit.c), run by
+ * its engine (vgem_engine.c).
+ */
+struct vgem_job {
+	struct list_head link;		/* engine->queue, then engine->done */
+	struct vgem_engine *engine;
+	struct vgem_file *vfile;	/* a reference */
+	struct fence *fence;		/* a reference */
+	struct drm_gem_object *obj;	/* target, a reference */
+	struct drm_gem_object *src;	/* VGEM_OP_COPY source, a reference */
+	/*
+	 * Kernel mappings of @obj and of @src (unless @src is @obj), made by
+	 * the ioctl and dropped when the job is freed: the draw, on the
+	 * signalling path, must not map (mapping allocates and locks).
+	 */
+	struct iosys_map map, src_map;
+	struct drm_vgem_submit args;
+	struct list_head deps;
+	/* Unsignaled dependencies, plus one while the job is being queued. */
+	atomic_t pending;
+	int dep_error;			/* first dependency error, or 0 */
+	bool hung;			/* overran while drawn; engine lock */
+	ktime_t submitted, started, deadline;
+	ktime_t hang_at;		/* hung if still running then */
+};
+
 /* vgem_engine.c */
 int vgem_engines_init(struct vgem_device *vdev, unsigned int count);
 void vgem_engines_fini(struct vgem_device *vdev);
+void vgem_engine_debugfs_init(struct drm_minor *minor);
+struct vgem_job *vgem_job_alloc(struct vgem_engine *engine,
+				struct vgem_file *vfile,
+				struct drm_vgem_submit *args);
+struct dma_fence *vgem_job_export(struct vgem_job *job);
+void vgem_job_queue(struct vgem_job *job);
+void vgem_job_arm(struct vgem_job *job);
+void vgem_job_cancel(struct vgem_job *job);
+
+/* vgem_submit.c */
 int vgem_submit_ioctl(struct drm_device *dev, void *data,
 		      struct drm_file *file);
-void vgem_engine_debugfs_init(struct drm_minor *minor);
 
 #endif

@@ -1,69 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The simulated GPU engines of vgem and the SUBMIT ioctl.
+ * The simulated GPU engines of vgem: the scheduler of SUBMIT's jobs.
  *
  * A job waits for its dependencies (explicit in-fences and the buffers'
  * implicit fences) through fence callbacks, then runs on its engine after
  * every job submitted there before it. The engine's worker sleeps until
- * just before the job's completion time, writes the job's pixels, and arms
- * the completion hrtimer; in that hard-IRQ handler, the "completion
- * interrupt", the job's fence is signaled under the engine lock. So the
- * pixels appear only just before the fence signals: a consumer that does
- * not wait for the fence sees the old content.
+ * just before the job's completion time, writes the job's pixels (through
+ * mappings the ioctl made), and arms the completion hrtimer; in that
+ * handler, the "completion interrupt", the job's fence is signaled under
+ * the engine lock. So the pixels appear only just before the fence
+ * signals: a consumer that does not wait for the fence sees the old
+ * content.
  *
  * A hang check, armed when the job starts, signals a job that overruns its
  * duration by hang_ms with -ETIMEDOUT. A job whose dependency failed does
  * not run: its fence signals at once with the dependency's error.
+ *
+ * Signalling path: the worker from a job's start until its completion is
+ * armed, both hrtimer handlers and the dependency callback are fence
+ * signalling sections (fence_begin_signalling()): nothing there allocates,
+ * takes a sleeping lock or waits for a fence. Jobs are freed by another
+ * work item, outside them.
+ *
+ * Both hrtimers use the plain modes (HRTIMER_MODE_ABS), not the _HARD
+ * ones: their handlers take spinlock_t locks (the engine lock, and the
+ * locks of fence callbacks run by the signal). Without PREEMPT_RT plain
+ * hrtimers still expire in hard IRQ; with it they expire in softirq, where
+ * a spinlock_t (a sleeping lock there) may be taken.
  */
 #include <drm/drm_debugfs.h>
 #include <drm/drm_file.h>
-#include <drm/drm_fourcc.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_gem_shmem_helper.h>
-#include <linux/dma-resv.h>
-#include <linux/file.h>
+#include <linux/delay.h>
 #include <linux/fence.h>
 #include <linux/iosys-map.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/smp.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
-#include <linux/sync_file.h>
-#include <linux/uaccess.h>
 #include "vgem_drm.h"
 
 #include "vgem_drv.h"
 
-struct vgem_job;
-
-/* A fence the job waits for, and the callback that counts it down. */
-struct vgem_dep {
-	struct list_head link;
-	struct fence_cb cb;
-	struct fence *fence;	/* a reference */
-	struct vgem_job *job;
-};
-
 /* A job's fence, with the dma_fence that stands for it in reservations. */
 struct vgem_job_fence {
-	struct fence base;		/* first: freed by fence_free() */
+	struct fence base;		/* first: the memory of the whole */
 	struct fence_export export;
-};
-
-struct vgem_job {
-	struct list_head link;		/* engine->queue, then engine->done */
-	struct vgem_engine *engine;
-	struct vgem_file *vfile;	/* a reference */
-	struct fence *fence;		/* a reference */
-	struct drm_gem_object *obj;	/* target, a reference */
-	struct drm_gem_object *src;	/* VGEM_OP_COPY source, a reference */
-	struct drm_vgem_submit args;
-	struct list_head deps;
-	/* Unsignaled dependencies, plus one while the job is being queued. */
-	atomic_t pending;
-	int dep_error;			/* first dependency error, or 0 */
-	ktime_t submitted, started, deadline;
-	ktime_t hang_at;		/* hung if still running then */
 };
 
 static const char *vgem_job_driver_name(struct fence *fence)
@@ -80,10 +64,23 @@ static const char *vgem_job_timeline_name(struct fence *fence)
 	return engine->name;
 }
 
+/*
+ * The fence's module reference goes last, from the RCU callback that frees
+ * it: a module_put() here would let rmmod free our text while this
+ * function still had to return into it. The callback is ours too, but
+ * vgem's exit runs rcu_barrier() (vgem_fence_cache_fini()), which returns
+ * only once every callback queued before it has returned; that covers one
+ * that is running: the barrier's own callback is queued behind it.
+ */
+static void vgem_job_fence_free_rcu(struct rcu_head *rcu)
+{
+	kfree(container_of(rcu, struct vgem_job_fence, base.rcu));
+	module_put(THIS_MODULE);
+}
+
 static void vgem_job_fence_release(struct fence *fence)
 {
-	fence_free(fence);
-	module_put(THIS_MODULE);
+	call_rcu(&fence->rcu, vgem_job_fence_free_rcu);
 }
 
 static const struct fence_ops vgem_job_fence_ops = {
@@ -113,44 +110,19 @@ static void vgem_write_pattern(u32 *row, u32 px, u32 py, u32 w, u32 frame)
 }
 
 /*
- * Writes the job's pixels. Process context: mapping may sleep. Every vgem
- * object is a shmem object, imported ones included.
+ * Writes the job's pixels through the mappings the ioctl made: no
+ * allocation, no lock, nothing that can fail.
  */
-static int vgem_job_draw(struct vgem_job *job)
+static void vgem_job_draw(struct vgem_job *job)
 {
 	struct drm_vgem_submit *a = &job->args;
-	struct iosys_map map, smap;
-	u8 *dst, *src = NULL;
+	u8 *dst = job->map.vaddr, *src = NULL;
 	u32 r;
-	int ret;
 
 	if (a->op == VGEM_OP_NOP)
-		return 0;
-
-	ret = drm_gem_shmem_vmap(to_drm_gem_shmem_obj(job->obj), &map);
-	if (ret)
-		return ret;
-	if (map.is_iomem) {
-		ret = -EIO;
-		goto out_unmap;
-	}
-	dst = map.vaddr;
-
-	if (a->op == VGEM_OP_COPY) {
-		if (job->src == job->obj) {
-			src = dst;
-		} else {
-			ret = drm_gem_shmem_vmap(to_drm_gem_shmem_obj(job->src),
-						 &smap);
-			if (ret)
-				goto out_unmap;
-			if (smap.is_iomem) {
-				ret = -EIO;
-				goto out_unmap_src;
-			}
-			src = smap.vaddr;
-		}
-	}
+		return;
+	if (a->op == VGEM_OP_COPY)
+		src = job->src == job->obj ? dst : job->src_map.vaddr;
 
 	for (r = 0; r < a->height; r++) {
 		/* Overlapping copies inside one buffer go bottom-up. */
@@ -171,43 +143,108 @@ static int vgem_job_draw(struct vgem_job *job)
 			break;
 		}
 	}
-
-out_unmap_src:
-	if (src && src != dst)
-		drm_gem_shmem_vunmap(to_drm_gem_shmem_obj(job->src), &smap);
-out_unmap:
-	drm_gem_shmem_vunmap(to_drm_gem_shmem_obj(job->obj), &map);
-	return ret;
 }
 
-/* Signals @engine->running; engine lock held. */
+/* ---- test knobs (see vgem_drv.c) --------------------------------------- */
+
+/*
+ * A late completion IRQ: busy-waits, up to @ms, until the engine runs a
+ * job other than @job (the hang check has retired @job and the worker has
+ * started the next one). Only useful on a CPU other than the hang check's.
+ */
+static void vgem_test_stall_complete(struct vgem_engine *engine,
+				     struct vgem_job *job, unsigned int ms)
+{
+	ktime_t end = ktime_add_ms(ktime_get(), ms);
+	struct vgem_job *now;
+
+	do {
+		now = READ_ONCE(engine->running);
+		if (now && now != job)
+			break;
+		cpu_relax();
+	} while (ktime_before(ktime_get(), end));
+}
+
+/* A slow worker: waits, up to @ms, until @job is no longer running. */
+static void vgem_test_hold_draw(struct vgem_engine *engine,
+				struct vgem_job *job, unsigned int ms)
+{
+	ktime_t end = ktime_add_ms(ktime_get(), ms);
+
+	while (READ_ONCE(engine->running) == job &&
+	       ktime_before(ktime_get(), end))
+		usleep_range(500, 1000);
+}
+
+/* ---- completion and hang check ----------------------------------------- */
+
+/* Signals @engine->running, which goes to the done list; lock held. */
 static void vgem_engine_retire(struct vgem_engine *engine, int error)
 	__must_hold(&engine->lock)
 {
 	struct vgem_job *job = engine->running;
 
 	engine->running = NULL;
+	engine->complete_job = NULL;
 	list_move_tail(&job->link, &engine->done);
+	/*
+	 * No longer in flight, though freed later: its waiters, woken by the
+	 * signal, may submit again at once.
+	 */
+	atomic_dec(&job->vfile->jobs);
 	if (error)
 		__fence_set_error(job->fence, error);
 	__fence_signal(job->fence);
 	engine->completed++;
 }
 
-/* The completion interrupt: hard IRQ. */
+/* The hang check retires @engine->running; lock held. */
+static void vgem_engine_retire_hung(struct vgem_engine *engine)
+	__must_hold(&engine->lock)
+{
+	atomic_inc(&engine->running->vfile->hangs);
+	engine->hung++;
+	vgem_engine_retire(engine, -ETIMEDOUT);
+}
+
+/* The completion interrupt (hard IRQ; softirq on PREEMPT_RT). */
 static enum hrtimer_restart vgem_engine_complete(struct hrtimer *t)
 {
 	struct vgem_engine *engine = container_of(t, struct vgem_engine,
 						  complete);
+	unsigned int cookie = fence_begin_signalling();
+	struct vgem_job *job;
 	unsigned long flags;
+	bool retired = false;
+	unsigned int ms;
+
+	if (unlikely(READ_ONCE(vgem_test_stall_complete_ms))) {
+		ms = xchg(&vgem_test_stall_complete_ms, 0);
+		if (ms)
+			vgem_test_stall_complete(engine,
+						 READ_ONCE(engine->complete_job),
+						 ms);
+	}
 
 	spin_lock_irqsave(&engine->lock, flags);
-	if (engine->running) {
+	/*
+	 * Only for the job the timer was armed for. A run that comes late
+	 * (the hang check retired its job meanwhile, and could not cancel a
+	 * handler already running) finds no job, or the timer queued again
+	 * for the next job, whose own run comes then.
+	 */
+	job = engine->complete_job;
+	if (job && !hrtimer_is_queued(t)) {
+		WARN_ON_ONCE(job != engine->running);
 		hrtimer_try_to_cancel(&engine->hangcheck);
-		vgem_engine_retire(engine, engine->running->dep_error);
+		vgem_engine_retire(engine, job->dep_error);
+		retired = true;
 	}
 	spin_unlock_irqrestore(&engine->lock, flags);
-	queue_work(engine->wq, &engine->work);
+	if (retired)
+		queue_work(engine->wq, &engine->work);
+	fence_end_signalling(cookie);
 	return HRTIMER_NORESTART;
 }
 
@@ -215,18 +252,32 @@ static enum hrtimer_restart vgem_engine_hangcheck(struct hrtimer *t)
 {
 	struct vgem_engine *engine = container_of(t, struct vgem_engine,
 						  hangcheck);
+	unsigned int cookie = fence_begin_signalling();
 	enum hrtimer_restart ret = HRTIMER_NORESTART;
 	struct vgem_job *job;
 	unsigned long flags;
 	bool hung = false;
 
 	spin_lock_irqsave(&engine->lock, flags);
-	job = engine->running;
+	/*
+	 * Queued again (the worker armed it for a new job while this run
+	 * waited for the lock): that arm stands, and this run is stale; its
+	 * expiry must not be touched while it sits in the queue.
+	 */
+	job = hrtimer_is_queued(t) ? NULL : engine->running;
 	if (job && ktime_compare(ktime_get(), job->hang_at) >= 0) {
-		hrtimer_try_to_cancel(&engine->complete);
-		vgem_engine_retire(engine, -ETIMEDOUT);
-		engine->hung++;
-		hung = true;
+		if (engine->drawing == job) {
+			/*
+			 * Its pixels are being written: the worker retires
+			 * it when done, so the fence never signals before
+			 * the last write to the buffer.
+			 */
+			job->hung = true;
+		} else {
+			hrtimer_try_to_cancel(&engine->complete);
+			vgem_engine_retire_hung(engine);
+			hung = true;
+		}
 	} else if (job) {
 		/*
 		 * Early for the job now running (armed for an earlier one):
@@ -239,37 +290,82 @@ static enum hrtimer_restart vgem_engine_hangcheck(struct hrtimer *t)
 	spin_unlock_irqrestore(&engine->lock, flags);
 	if (hung)
 		queue_work(engine->wq, &engine->work);
+	fence_end_signalling(cookie);
 	return ret;
 }
 
-static void vgem_job_free(struct vgem_job *job)
-{
-	struct vgem_dep *dep, *next;
+/* ---- the worker -------------------------------------------------------- */
 
-	list_for_each_entry_safe(dep, next, &job->deps, link) {
-		fence_put(dep->fence);
-		kfree(dep);
+/*
+ * Arms the completion IRQ of @job at @at if it still runs; any context.
+ * @job may have been retired: only compared, not used.
+ */
+static void vgem_job_arm_complete(struct vgem_engine *engine,
+				  struct vgem_job *job, ktime_t at)
+{
+	unsigned long flags;
+	ktime_t now;
+
+	spin_lock_irqsave(&engine->lock, flags);
+	if (engine->running == job) {
+		now = ktime_get();
+		engine->complete_job = job;
+		hrtimer_start(&engine->complete, ktime_after(at, now) ? at : now,
+			      HRTIMER_MODE_ABS_PINNED);
 	}
-	if (job->src)
-		drm_gem_object_put(job->src);
-	if (job->obj)
-		drm_gem_object_put(job->obj);
-	fence_put(job->fence);
-	atomic_dec(&job->vfile->jobs);
-	vgem_file_put(job->vfile);
-	kfree(job);
+	spin_unlock_irqrestore(&engine->lock, flags);
 }
 
-/* Runs one job: waits until just before its completion, draws, arms. */
+struct vgem_arm_complete {
+	struct vgem_engine *engine;
+	struct vgem_job *job;
+	ktime_t at;
+};
+
+static void vgem_job_arm_complete_ipi(void *data)
+{
+	struct vgem_arm_complete *arm = data;
+
+	vgem_job_arm_complete(arm->engine, arm->job, arm->at);
+}
+
+/*
+ * Arms the completion of @job at its deadline, on this CPU; with the stall
+ * knob set, on another CPU than the hang check's, so that the two timers
+ * can run at once.
+ */
+static void vgem_job_complete_at_deadline(struct vgem_engine *engine,
+					  struct vgem_job *job)
+{
+	struct vgem_arm_complete arm = { engine, job, job->deadline };
+	unsigned int cpu;
+
+	if (unlikely(READ_ONCE(vgem_test_stall_complete_ms))) {
+		cpu = cpumask_any_but(cpu_online_mask,
+				      READ_ONCE(engine->hangcheck_cpu));
+		if (cpu < nr_cpu_ids &&
+		    !smp_call_function_single(cpu, vgem_job_arm_complete_ipi,
+					      &arm, 1))
+			return;
+	}
+	vgem_job_arm_complete(engine, job, job->deadline);
+}
+
+/*
+ * Runs one job: waits until just before its completion, draws, arms. In
+ * the worker's signalling section.
+ */
 static void vgem_job_run(struct vgem_engine *engine, struct vgem_job *job)
 {
-	ktime_t write_at, now;
 	unsigned long flags;
+	ktime_t write_at;
+	unsigned int ms;
+	bool draw;
 
 	if (job->dep_error || (job->args.flags & VGEM_SUBMIT_HANG)) {
 		/* Failed dependency: complete now. Hang: never complete. */
 		if (job->dep_error)
-			hrtimer_start(&engine->complete, 0, HRTIMER_MODE_REL_HARD);
+			vgem_job_arm_complete(engine, job, 0);
 		return;
 	}
 
@@ -278,34 +374,59 @@ static void vgem_job_run(struct vgem_engine *engine, struct vgem_job *job)
 		set_current_state(TASK_UNINTERRUPTIBLE);
 		schedule_hrtimeout(&write_at, HRTIMER_MODE_ABS);
 	}
+	if (unlikely(READ_ONCE(vgem_test_hold_draw_ms))) {
+		ms = xchg(&vgem_test_hold_draw_ms, 0);
+		if (ms)
+			vgem_test_hold_draw(engine, job, ms);
+	}
 
 	/*
-	 * A drawing error (a foreign buffer that cannot be mapped) fails the
-	 * job; the fence still signals, with the error.
+	 * A job the hang check retired meanwhile has signaled: its buffer
+	 * is its consumers' now, not to be written. One still running is
+	 * not retired while it is drawn (vgem_engine_hangcheck()).
 	 */
-	if (vgem_job_draw(job))
-		job->dep_error = -EIO;
+	spin_lock_irqsave(&engine->lock, flags);
+	draw = engine->running == job;
+	if (draw)
+		engine->drawing = job;
+	spin_unlock_irqrestore(&engine->lock, flags);
+	if (!draw)
+		return;
+
+	vgem_job_draw(job);
 
 	spin_lock_irqsave(&engine->lock, flags);
-	if (engine->running == job) {
-		now = ktime_get();
-		hrtimer_start(&engine->complete,
-			      ktime_after(job->deadline, now) ? job->deadline : now,
-			      HRTIMER_MODE_ABS_HARD);
+	engine->drawing = NULL;
+	if (job->hung) {
+		vgem_engine_retire_hung(engine);
+		queue_work(engine->wq, &engine->work);
 	}
 	spin_unlock_irqrestore(&engine->lock, flags);
+	/* Still ours after a retire: see vgem_engine_work(). */
+	if (!job->hung)
+		vgem_job_complete_at_deadline(engine, job);
 }
 
 static void vgem_engine_work(struct work_struct *work)
 {
 	struct vgem_engine *engine = container_of(work, struct vgem_engine,
 						  work);
-	struct vgem_job *job, *next, *start = NULL;
+	struct vgem_job *job, *start = NULL;
 	unsigned long flags;
-	LIST_HEAD(done);
+	unsigned int cookie;
 
+	/* From the job's start until its completion is armed. */
+	cookie = fence_begin_signalling();
 	spin_lock_irqsave(&engine->lock, flags);
-	list_splice_init(&engine->done, &done);
+	/*
+	 * Only this worker hands retired jobs to the free work, at its start:
+	 * so the job a run of it starts is not freed before that run ends,
+	 * even if a timer retires it meanwhile.
+	 */
+	if (!list_empty(&engine->done)) {
+		list_splice_tail_init(&engine->done, &engine->free);
+		queue_work(system_wq, &engine->free_work);
+	}
 	job = list_first_entry_or_null(&engine->queue, struct vgem_job, link);
 	if (!engine->dying && !engine->running && job &&
 	    !atomic_read(&job->pending)) {
@@ -316,16 +437,16 @@ static void vgem_engine_work(struct work_struct *work)
 					     job->args.duration_ns);
 		job->hang_at = ktime_add_ms(job->deadline,
 					    READ_ONCE(vgem_hang_ms));
+		engine->hangcheck_cpu = smp_processor_id();
 		hrtimer_start(&engine->hangcheck, job->hang_at,
-			      HRTIMER_MODE_ABS_HARD);
+			      HRTIMER_MODE_ABS_PINNED);
 	}
 	spin_unlock_irqrestore(&engine->lock, flags);
 
-	list_for_each_entry_safe(job, next, &done, link)
-		vgem_job_free(job);
 	/* Only this worker starts jobs, so @start stays ours to run. */
 	if (start)
 		vgem_job_run(engine, start);
+	fence_end_signalling(cookie);
 }
 
 /* A dependency signaled: any context, maybe under the engine lock. */
@@ -339,125 +460,78 @@ static void vgem_dep_signaled(struct fence *fence, struct fence_cb *cb)
 	 * only the engine, which outlives its jobs, after the decrement.
 	 */
 	struct vgem_engine *engine = job->engine;
+	unsigned int cookie = fence_begin_signalling();
 
 	if (fence->error)
 		cmpxchg(&job->dep_error, 0, fence->error);
 	if (atomic_dec_and_test(&job->pending))
 		queue_work(engine->wq, &engine->work);
+	fence_end_signalling(cookie);
 }
 
-/* ---- submission ------------------------------------------------------ */
+/* ---- jobs: made by the ioctl, freed off the signalling path ------------ */
 
-static bool vgem_rect_fits(size_t size, u32 stride, u32 x, u32 y, u32 w,
-			   u32 h)
+static void vgem_job_unmap(struct drm_gem_object *obj, struct iosys_map *map)
 {
-	u64 end;
-
-	if (!w || !h || w > VGEM_MAX_DIMENSION || h > VGEM_MAX_DIMENSION ||
-	    x > VGEM_MAX_DIMENSION || y > VGEM_MAX_DIMENSION)
-		return false;
-	if ((u64)(x + w) * 4 > stride)
-		return false;
-	end = (u64)(y + h - 1) * stride + (u64)(x + w) * 4;
-	return end <= size;
-}
-
-static int vgem_submit_check(struct drm_vgem_submit *a,
-			     struct vgem_device *vdev)
-{
-	if (a->flags & ~VGEM_SUBMIT_FLAGS || a->pad || a->reserved[0] ||
-	    a->reserved[1])
-		return -EINVAL;
-	if (a->op > VGEM_OP_COPY || a->engine >= vdev->num_engines)
-		return -EINVAL;
-	if (a->duration_ns > VGEM_MAX_DURATION_NS ||
-	    a->num_in_fences > VGEM_MAX_IN_FENCES)
-		return -EINVAL;
-	if ((a->flags & VGEM_SUBMIT_READ) && a->op != VGEM_OP_NOP)
-		return -EINVAL;
-	if (a->op != VGEM_OP_NOP && a->format != DRM_FORMAT_XRGB8888 &&
-	    a->format != DRM_FORMAT_ARGB8888)
-		return -EINVAL;
-	return 0;
-}
-
-static int vgem_job_add_dep(struct vgem_job *job, struct fence *fence)
-{
-	struct vgem_dep *dep;
-
-	if (IS_ERR(fence))
-		return PTR_ERR(fence);
 	/*
-	 * Even an earlier job of our own engine counts: it would run first
-	 * anyway, but its error must reach us.
+	 * Linux 6.1's shmem helper locks for itself; from 6.5 the unmap wants
+	 * the reservation lock, to be taken here (never in the worker).
 	 */
-	dep = kzalloc(sizeof(*dep), GFP_KERNEL);
-	if (!dep) {
-		fence_put(fence);
-		return -ENOMEM;
-	}
-	dep->fence = fence;
-	dep->job = job;
-	list_add_tail(&dep->link, &job->deps);
-	return 0;
+	if (!iosys_map_is_null(map))
+		drm_gem_shmem_vunmap(to_drm_gem_shmem_obj(obj), map);
 }
 
-static int vgem_job_add_in_fences(struct vgem_job *job)
+/* Process context, outside any signalling section: sleeps, frees. */
+static void vgem_job_free(struct vgem_job *job)
 {
-	s32 __user *ufds = u64_to_user_ptr(job->args.in_fences);
-	u32 i;
-	s32 fd;
-	int ret;
+	struct vgem_dep *dep, *next;
 
-	for (i = 0; i < job->args.num_in_fences; i++) {
-		if (get_user(fd, ufds + i))
-			return -EFAULT;
-		ret = vgem_job_add_dep(job, fence_from_sync_file_fd(fd));
-		if (ret)
-			return ret;
+	list_for_each_entry_safe(dep, next, &job->deps, link) {
+		fence_put(dep->fence);
+		kfree(dep);
 	}
-	return 0;
+	if (job->src) {
+		vgem_job_unmap(job->src, &job->src_map);
+		drm_gem_object_put(job->src);
+	}
+	if (job->obj) {
+		vgem_job_unmap(job->obj, &job->map);
+		drm_gem_object_put(job->obj);
+	}
+	fence_put(job->fence);
+	vgem_file_put(job->vfile);
+	kfree(job);
 }
 
-/* The buffer's fences the job must wait for; reservation locked. */
-static int vgem_job_add_implicit(struct vgem_job *job, struct dma_resv *resv,
-				 enum dma_resv_usage usage)
+static void vgem_engine_free_work(struct work_struct *work)
 {
-	struct dma_resv_iter cursor;
-	struct dma_fence *dma;
-	int ret;
+	struct vgem_engine *engine = container_of(work, struct vgem_engine,
+						  free_work);
+	struct vgem_job *job, *next;
+	unsigned long flags;
+	LIST_HEAD(done);
 
-	dma_resv_for_each_fence(&cursor, resv, usage, dma) {
-		ret = vgem_job_add_dep(job, fence_from_dma_fence(dma));
-		if (ret)
-			return ret;
-	}
-	return 0;
+	spin_lock_irqsave(&engine->lock, flags);
+	list_splice_init(&engine->free, &done);
+	spin_unlock_irqrestore(&engine->lock, flags);
+	list_for_each_entry_safe(job, next, &done, link)
+		vgem_job_free(job);
 }
 
-static struct drm_gem_object *vgem_lookup_rect(struct drm_file *file,
-					       u32 handle, u32 stride, u32 x,
-					       u32 y, u32 w, u32 h, bool check,
-					       int *err)
-{
-	struct drm_gem_object *obj = drm_gem_object_lookup(file, handle);
-
-	*err = 0;
-	if (!obj) {
-		*err = -ENOENT;
-		return NULL;
-	}
-	if (check && !vgem_rect_fits(obj->size, stride, x, y, w, h)) {
-		drm_gem_object_put(obj);
-		*err = -EINVAL;
-		return NULL;
-	}
-	return obj;
-}
-
-static struct vgem_job *vgem_job_alloc(struct vgem_engine *engine,
-				       struct vgem_file *vfile,
-				       struct drm_vgem_submit *args)
+/**
+ * vgem_job_alloc - a new job for the SUBMIT ioctl
+ * @engine: the engine it will run on
+ * @vfile: the submitting file (the job takes a reference)
+ * @args: the ioctl's arguments, checked
+ *
+ * The job's fence is initialised, without its seqno (vgem_job_queue()).
+ *
+ * Return: the job, ERR_PTR(-EAGAIN) if @vfile has vgem_max_jobs jobs in
+ * flight, or ERR_PTR(-ENOMEM).
+ */
+struct vgem_job *vgem_job_alloc(struct vgem_engine *engine,
+				struct vgem_file *vfile,
+				struct drm_vgem_submit *args)
 {
 	struct vgem_job_fence *jf;
 	struct vgem_job *job;
@@ -478,7 +552,6 @@ static struct vgem_job *vgem_job_alloc(struct vgem_engine *engine,
 	 * other drivers' reservations). The ioctl's open file pins it now.
 	 */
 	__module_get(THIS_MODULE);
-	/* Its seqno is given when the job takes its place on the engine. */
 	fence_init(job->fence, &vgem_job_fence_ops, &engine->lock,
 		   engine->context, 0);
 
@@ -499,16 +572,59 @@ err_count:
 	return ERR_PTR(-ENOMEM);
 }
 
-/* A job that will never run: its fence signals, cancelled, and it goes. */
-static void vgem_job_cancel(struct vgem_job *job)
+/**
+ * vgem_job_export - the dma_fence of a job's fence, for reservations
+ * @job: the job, with its seqno given (under &vgem_engine.submit_lock)
+ *
+ * Return: a new reference to the dma_fence, embedded in the job's fence.
+ */
+struct dma_fence *vgem_job_export(struct vgem_job *job)
 {
+	struct vgem_job_fence *jf = container_of(job->fence,
+						 struct vgem_job_fence, base);
+
+	return fence_export_init(&jf->export, job->fence);
+}
+
+/**
+ * vgem_job_queue - put a job at the end of its engine's queue
+ * @job: the job, whose fence seqno is its engine's seqno plus one
+ *
+ * The caller holds &vgem_engine.submit_lock since it read that seqno.
+ */
+void vgem_job_queue(struct vgem_job *job)
+{
+	struct vgem_engine *engine = job->engine;
+	unsigned long flags;
+
+	lockdep_assert_held(&engine->submit_lock);
+	spin_lock_irqsave(&engine->lock, flags);
+	engine->seqno = job->fence->seqno;
+	list_add_tail(&job->link, &engine->queue);
+	spin_unlock_irqrestore(&engine->lock, flags);
+}
+
+/**
+ * vgem_job_cancel - drop a job that will never run
+ * @job: a job not queued
+ *
+ * Its fence signals, cancelled, and the job is freed. Process context.
+ */
+void vgem_job_cancel(struct vgem_job *job)
+{
+	atomic_dec(&job->vfile->jobs);
 	fence_set_error(job->fence, -ECANCELED);
 	fence_signal(job->fence);
 	vgem_job_free(job);
 }
 
-/* Registers the dependency callbacks; the last to signal starts the job. */
-static void vgem_job_arm(struct vgem_job *job)
+/**
+ * vgem_job_arm - let a queued job start once its dependencies signal
+ * @job: the job, queued; the caller's hold on it ends here
+ *
+ * Registers the dependency callbacks; the last to signal starts the job.
+ */
+void vgem_job_arm(struct vgem_job *job)
 {
 	/* Not job->engine after the last decrement: see vgem_dep_signaled(). */
 	struct vgem_engine *engine = job->engine;
@@ -526,136 +642,6 @@ static void vgem_job_arm(struct vgem_job *job)
 	}
 	if (atomic_dec_and_test(&job->pending))
 		queue_work(engine->wq, &engine->work);
-}
-
-int vgem_submit_ioctl(struct drm_device *dev, void *data,
-		      struct drm_file *file)
-{
-	struct vgem_device *vdev = to_vgem(dev);
-	struct vgem_file *vfile = file->driver_priv;
-	struct drm_vgem_submit *args = data;
-	bool write = !(args->flags & VGEM_SUBMIT_READ);
-	struct dma_fence *dma = NULL;
-	struct drm_gem_object *objs[2];
-	struct sync_file *sync = NULL;
-	struct vgem_engine *engine;
-	struct ww_acquire_ctx ctx;
-	struct vgem_job *job;
-	unsigned long flags;
-	int nobjs = 1, fd = -1;
-	u32 id = 0;
-	int ret, i;
-
-	ret = vgem_submit_check(args, vdev);
-	if (ret)
-		return ret;
-	engine = &vdev->engines[args->engine];
-
-	job = vgem_job_alloc(engine, vfile, args);
-	if (IS_ERR(job))
-		return PTR_ERR(job);
-
-	job->obj = vgem_lookup_rect(file, args->handle, args->stride, args->x,
-				    args->y, args->width, args->height,
-				    args->op != VGEM_OP_NOP, &ret);
-	if (!job->obj)
-		goto err_cancel;
-	objs[0] = job->obj;
-	if (args->op == VGEM_OP_COPY) {
-		job->src = vgem_lookup_rect(file, args->src_handle,
-					    args->src_stride, args->src_x,
-					    args->src_y, args->width,
-					    args->height, true, &ret);
-		if (!job->src)
-			goto err_cancel;
-		if (job->src != job->obj)
-			objs[nobjs++] = job->src;
-	}
-
-	ret = vgem_job_add_in_fences(job);
-	if (ret)
-		goto err_cancel;
-	if (args->flags & VGEM_SUBMIT_OUT_FENCE_FD) {
-		fd = get_unused_fd_flags(O_CLOEXEC);
-		if (fd < 0) {
-			ret = fd;
-			goto err_cancel;
-		}
-	}
-
-	ret = drm_gem_lock_reservations(objs, nobjs, &ctx);
-	if (ret)
-		goto err_fd;
-	if (!(args->flags & VGEM_SUBMIT_NO_IMPLICIT)) {
-		ret = vgem_job_add_implicit(job, job->obj->resv,
-					    dma_resv_usage_rw(write));
-		if (!ret && nobjs > 1)
-			ret = vgem_job_add_implicit(job, job->src->resv,
-						    DMA_RESV_USAGE_WRITE);
-		if (ret)
-			goto err_unlock;
-	}
-	for (i = 0; i < nobjs; i++) {
-		ret = dma_resv_reserve_fences(objs[i]->resv, 1);
-		if (ret)
-			goto err_unlock;
-	}
-
-	/*
-	 * From the seqno to the queue, one submitter per engine at a time:
-	 * the engine runs jobs in queue order, which must be seqno order.
-	 */
-	mutex_lock(&engine->submit_lock);
-	job->fence->seqno = engine->seqno + 1;
-	dma = fence_export_init(&container_of(job->fence, struct vgem_job_fence,
-					      base)->export, job->fence);
-	if (fd >= 0) {
-		sync = sync_file_create(dma);
-		if (!sync) {
-			ret = -ENOMEM;
-			goto err_submit;
-		}
-	}
-	if (args->flags & VGEM_SUBMIT_FENCE_ID) {
-		ret = vgem_fence_id_alloc(vfile, fence_get(job->fence), &id);
-		if (ret) {
-			fence_put(job->fence);
-			goto err_submit;
-		}
-	}
-
-	/* Nothing fails from here on: publish, queue. */
-	for (i = 0; i < nobjs; i++)
-		dma_resv_add_fence(objs[i]->resv, dma, i == 0 && write ?
-				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
-	dma_fence_put(dma);
-	spin_lock_irqsave(&engine->lock, flags);
-	engine->seqno = job->fence->seqno;
-	list_add_tail(&job->link, &engine->queue);
-	spin_unlock_irqrestore(&engine->lock, flags);
-	mutex_unlock(&engine->submit_lock);
-	drm_gem_unlock_reservations(objs, nobjs, &ctx);
-
-	if (sync)
-		fd_install(fd, sync->file);
-	args->out_fence_fd = sync ? fd : -1;
-	args->out_fence = id;
-	vgem_job_arm(job);
-	return 0;
-
-err_submit:
-	mutex_unlock(&engine->submit_lock);
-	if (sync)
-		fput(sync->file);
-	dma_fence_put(dma);
-err_unlock:
-	drm_gem_unlock_reservations(objs, nobjs, &ctx);
-err_fd:
-	if (fd >= 0)
-		put_unused_fd(fd);
-err_cancel:
-	vgem_job_cancel(job);
-	return ret;
 }
 
 /* ---- engines --------------------------------------------------------- */
@@ -681,11 +667,14 @@ int vgem_engines_init(struct vgem_device *vdev, unsigned int count)
 		mutex_init(&engine->submit_lock);
 		INIT_LIST_HEAD(&engine->queue);
 		INIT_LIST_HEAD(&engine->done);
+		INIT_LIST_HEAD(&engine->free);
+		INIT_WORK(&engine->free_work, vgem_engine_free_work);
+		/* Not _HARD: see the top of this file. */
 		hrtimer_init(&engine->complete, CLOCK_MONOTONIC,
-			     HRTIMER_MODE_ABS_HARD);
+			     HRTIMER_MODE_ABS);
 		engine->complete.function = vgem_engine_complete;
 		hrtimer_init(&engine->hangcheck, CLOCK_MONOTONIC,
-			     HRTIMER_MODE_ABS_HARD);
+			     HRTIMER_MODE_ABS);
 		engine->hangcheck.function = vgem_engine_hangcheck;
 		INIT_WORK(&engine->work, vgem_engine_work);
 		engine->wq = alloc_ordered_workqueue("vgem-%s", 0, engine->name);
@@ -711,9 +700,15 @@ void vgem_engines_fini(struct vgem_device *vdev)
 		spin_unlock_irqrestore(&engine->lock, flags);
 		hrtimer_cancel(&engine->complete);
 		hrtimer_cancel(&engine->hangcheck);
-		/* Frees what is left on the done list, starts nothing. */
+		/* Hands the done list to the free work, starts nothing. */
 		queue_work(engine->wq, &engine->work);
 		destroy_workqueue(engine->wq);
+		/*
+		 * Every job pins the module (its fence), so none is left at
+		 * unload; but the free work may still be returning from the
+		 * last free, into our text.
+		 */
+		flush_work(&engine->free_work);
 	}
 	kfree(vdev->engines);
 	vdev->engines = NULL;

@@ -52,17 +52,24 @@ static const char *vgem_fence_timeline_name(struct fence *fence)
 	return "attached";
 }
 
+/*
+ * The fence's module reference goes here, last: had the release dropped
+ * it, rmmod could free our text before the release returned into it. This
+ * callback is ours too, but the module exit's rcu_barrier() (in
+ * vgem_fence_cache_fini()) returns only after every RCU callback queued
+ * before it has returned, one still running included.
+ */
 static void vgem_fence_free_rcu(struct rcu_head *rcu)
 {
 	kmem_cache_free(vgem_fence_cache,
 			container_of(rcu, struct vgem_fence, base.rcu));
+	module_put(THIS_MODULE);
 }
 
 /* Freed after a grace period (fence_get_rcu()); the module exit waits. */
 static void vgem_fence_release(struct fence *fence)
 {
 	call_rcu(&fence->rcu, vgem_fence_free_rcu);
-	module_put(THIS_MODULE);
 }
 
 static const struct fence_ops vgem_fence_ops = {
@@ -87,8 +94,9 @@ int vgem_fence_cache_init(void)
 /**
  * vgem_fence_cache_fini - destroy the cache, at module exit
  *
- * Every fence pinned the module, so all of them are released by now, but
- * their frees may still wait for a grace period.
+ * Every fence pinned the module until its RCU callback, so all of them are
+ * released by now; the barrier waits for those callbacks to return (they
+ * run our code), then the cache can go.
  */
 void vgem_fence_cache_fini(void)
 {
