@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
+/**
+ * DOC: the simulated engine
+ *
  * The simulated GPU engines of vgem: the scheduler of SUBMIT's jobs.
  *
  * A job waits for its dependencies (explicit in-fences and the buffers'
