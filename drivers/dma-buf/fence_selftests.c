@@ -807,10 +807,10 @@ static enum hrtimer_restart st_timer_fn(struct hrtimer *t)
 static void st_timer_start(struct st_timer *st, struct fence *f, u64 ns)
 {
 	hrtimer_init_on_stack(&st->timer, CLOCK_MONOTONIC,
-			      HRTIMER_MODE_REL_HARD);
+			      HRTIMER_MODE_REL);
 	st->timer.function = st_timer_fn;
 	st->fence = f;
-	hrtimer_start(&st->timer, ns_to_ktime(ns), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&st->timer, ns_to_ktime(ns), HRTIMER_MODE_REL);
 }
 
 static int test_callback_hardirq(void)
@@ -1929,10 +1929,10 @@ static int test_import_wait_irq(void)
 		dma_fence_put(d);
 		return PTR_ERR(f);
 	}
-	hrtimer_init_on_stack(&t.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	hrtimer_init_on_stack(&t.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	t.timer.function = st_dma_timer_fn;
 	t.fence = d;
-	hrtimer_start(&t.timer, ns_to_ktime(2000000), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&t.timer, ns_to_ktime(2000000), HRTIMER_MODE_REL);
 	CHECK_EQ(fence_wait(f, false), 0);
 	hrtimer_cancel(&t.timer);
 	destroy_hrtimer_on_stack(&t.timer);

@@ -320,15 +320,21 @@ static void vgem_job_arm_complete(struct vgem_engine *engine,
 
 struct vgem_arm_complete {
 	struct vgem_engine *engine;
-	struct vgem_job *job;
 	ktime_t at;
 };
 
+/*
+ * The test knob's remote arming, in the IPI (hard IRQ even on PREEMPT_RT):
+ * it takes no spinlock_t. complete_job was set under the engine lock
+ * before; if the hang check retired the job since, it cleared it and the
+ * completion is a no-op.
+ */
 static void vgem_job_arm_complete_ipi(void *data)
 {
 	struct vgem_arm_complete *arm = data;
 
-	vgem_job_arm_complete(arm->engine, arm->job, arm->at);
+	hrtimer_start(&arm->engine->complete, arm->at,
+		      HRTIMER_MODE_ABS_PINNED);
 }
 
 /*
@@ -339,12 +345,21 @@ static void vgem_job_arm_complete_ipi(void *data)
 static void vgem_job_complete_at_deadline(struct vgem_engine *engine,
 					  struct vgem_job *job)
 {
-	struct vgem_arm_complete arm = { engine, job, job->deadline };
+	struct vgem_arm_complete arm = { engine, job->deadline };
+	unsigned long flags;
 	unsigned int cpu;
+	bool running;
 
 	if (unlikely(READ_ONCE(vgem_test_stall_complete_ms))) {
 		cpu = cpumask_any_but(cpu_online_mask,
 				      READ_ONCE(engine->hangcheck_cpu));
+		spin_lock_irqsave(&engine->lock, flags);
+		running = engine->running == job;
+		if (running)
+			engine->complete_job = job;
+		spin_unlock_irqrestore(&engine->lock, flags);
+		if (!running)
+			return;
 		if (cpu < nr_cpu_ids &&
 		    !smp_call_function_single(cpu, vgem_job_arm_complete_ipi,
 					      &arm, 1))
