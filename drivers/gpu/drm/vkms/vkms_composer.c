@@ -634,7 +634,8 @@ static u32 vkms_output_crc(const struct vkms_composer *c)
 
 /*
  * Compose @req's frame, or reuse @fresh's composition of it from earlier
- * in this run. Returns 0 or the error of the composition.
+ * in this run (and its CRC, computed once). Returns 0 or the error of the
+ * composition.
  */
 static int vkms_compose_req(struct vkms_output *out,
 			    struct vkms_compose_req *req,
@@ -645,12 +646,17 @@ static int vkms_compose_req(struct vkms_output *out,
 	int ret;
 
 	if (req->frame == *fresh) {
-		if (req->crc)
-			*crc = vkms_output_crc(c);
+		if (req->crc && !c->crc_valid) {
+			c->crc = vkms_output_crc(c);
+			c->crc_valid = true;
+		}
+		*crc = c->crc;
 		return 0;
 	}
 	t0 = ktime_get();
 	ret = vkms_compose(c, req->frame, req->crc ? crc : NULL);
+	c->crc_valid = !ret && req->crc;
+	c->crc = *crc;
 	dt = ktime_sub(ktime_get(), t0);
 	spin_lock_irq(&out->lock);
 	out->stats.composed++;

@@ -239,6 +239,8 @@ struct vkms_comp_bufs {
  * @acc: a line of the frame being composed, 16 bits per channel
  * @line: a line of one plane, converted to 16 bits per channel
  * @line_px: pixels @acc and @line can hold
+ * @crc: the CRC of @out, if @crc_valid
+ * @crc_valid: @crc is that of the frame composed last in this run
  * @reqs: requests taken from the CRTC's ring, being processed
  * @wb: writeback captures taken from the CRTC, being processed
  *
@@ -255,6 +257,8 @@ struct vkms_composer {
 	void *acc;
 	void *line;
 	unsigned int line_px;
+	u32 crc;
+	bool crc_valid;
 	struct vkms_compose_req reqs[VKMS_COMPOSE_RING];
 	struct list_head wb;
 };
