@@ -132,14 +132,20 @@ static struct src *lookup(struct mirror *m, uint32_t fb_id)
 	return s;
 }
 
+/*
+ * Waits up to 10 s for the pending flip's event. The stop signal may
+ * interrupt the wait (EINTR): the flip is still pending, so wait on.
+ */
 static void flip_done(struct mirror *m)
 {
+	double end = igt_now() + 10;
 	struct kms_event ev;
 
 	if (!m->flip_pending)
 		return;
-	igt_assert_f(kms_read_event(m->v.fd, 10000, &ev),
-		     "mirror: no virtio-gpu flip event\n");
+	for (errno = 0; !kms_read_event(m->v.fd, 1000, &ev); errno = 0)
+		igt_assert_f((errno == EINTR || !errno) && igt_now() < end,
+			     "mirror: no virtio-gpu flip event\n");
 	m->flip_pending = false;
 }
 
