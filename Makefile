@@ -179,8 +179,8 @@ debug-modules:
 	$(MAKE) -C $$d/kdir M=$(DEBUG_TREE) CROSSFENCE_WERROR=$(WERROR) modules
 
 # Two boots, each well inside its 1500 s VM limit on a machine twice as
-# slow as ours (measured on 420ea28, idle 2-core machine: the two boots
-# of everything took 777 s and 710 s): the suite but the fuzzer (then
+# slow as ours (measured on 968a884's tree, idle 2-core machine: the two
+# boots of everything took 777 s and 710 s): the suite but the fuzzer (then
 # kmemleak), and the fuzzer with the kernel's own KUnit suites and dma-buf
 # selftests (a baseline) in out/check-kunit. Both always run; the target
 # fails if either does.
