@@ -335,15 +335,55 @@ static void set_param(const char *param, long value)
 	close(fd);
 }
 
+/* vgem's tunables and test knobs that subtests change. */
+#define N_KNOBS 4
+static const char *const knobs[N_KNOBS] = {
+	"hang_ms", "test_stall_complete_ms", "test_hold_draw_ms",
+	"test_fail_map",
+};
+static long knob_saved[N_KNOBS];
+static bool knobs_saved;
+
+/* After the subtest, passed or failed: every knob as it was before. */
+static void knobs_restore(void *arg)
+{
+	for (unsigned int i = 0; i < N_KNOBS; i++) {
+		char path[128], buf[32];
+		int fd, n;
+
+		snprintf(path, sizeof(path), "/sys/module/vgem/parameters/%s",
+			 knobs[i]);
+		fd = open(path, O_WRONLY);
+		if (fd < 0)
+			continue;
+		n = snprintf(buf, sizeof(buf), "%ld", knob_saved[i]);
+		if (write(fd, buf, n) != n)
+			igt_info("restoring %s failed\n", knobs[i]);
+		close(fd);
+	}
+	knobs_saved = false;
+}
+
+/* set_param() for a subtest: the knobs go back when it ends. */
+static void set_knob(const char *param, long value)
+{
+	if (!knobs_saved) {
+		for (unsigned int i = 0; i < N_KNOBS; i++)
+			knob_saved[i] = module_param_read("vgem", knobs[i]);
+		knobs_saved = true;
+		igt_cleanup_push(knobs_restore, knob_saved);
+	}
+	set_param(param, value);
+}
+
 /* A hung job is signaled with ETIMEDOUT; its dependants fail with it. */
 static void test_hang(int fd)
 {
 	struct vgem_bo a = new_bo(fd, 8, 8), b = new_bo(fd, 8, 8);
-	long old = module_param_read("vgem", "hang_ms");
 	struct drm_vgem_submit s;
 	int hung, dep, after;
 
-	set_param("hang_ms", 100);
+	set_knob("hang_ms", 100);
 	s = vgem_submit_desc(&a, VGEM_OP_FILL);
 	s.flags = VGEM_SUBMIT_HANG;
 	hung = vgem_submit_fd(fd, &s);
@@ -360,7 +400,6 @@ static void test_hang(int fd)
 	igt_assert(sync_fence_wait(hung, 20000));
 	igt_assert(sync_fence_wait(dep, 20000));
 	igt_assert(sync_fence_wait(after, 20000));
-	set_param("hang_ms", old);
 	igt_assert_eq(sync_fence_status(hung), -ETIMEDOUT);
 	igt_assert_eq(sync_fence_status(dep), -ETIMEDOUT);
 	igt_assert_eq(sync_fence_status(after), 1);
@@ -401,11 +440,10 @@ static bool engine_running(void)
 static void test_hang_param_change(int fd)
 {
 	struct vgem_bo a = new_bo(fd, 8, 8);
-	long old = module_param_read("vgem", "hang_ms");
 	struct drm_vgem_submit s;
 	int hung;
 
-	set_param("hang_ms", 100);
+	set_knob("hang_ms", 100);
 	s = vgem_submit_desc(&a, VGEM_OP_NOP);
 	s.flags = VGEM_SUBMIT_HANG | VGEM_SUBMIT_NO_IMPLICIT;
 	hung = vgem_submit_fd(fd, &s);
@@ -413,9 +451,8 @@ static void test_hang_param_change(int fd)
 	for (int i = 0; i < 1000 && !engine_running() && sync_fence_busy(hung);
 	     i++)
 		usleep(1000);
-	set_param("hang_ms", 60000);
+	set_knob("hang_ms", 60000);
 	igt_assert(sync_fence_wait(hung, 20000));
-	set_param("hang_ms", old);
 	igt_assert_eq(sync_fence_status(hung), -ETIMEDOUT);
 	close(hung);
 	gem_close(fd, a.handle);
@@ -448,15 +485,14 @@ static void test_stale_completion(void)
 {
 	int fd = drm_open_driver("vgem");
 	struct vgem_bo bo = new_bo(fd, 16, 16);
-	long old = module_param_read("vgem", "hang_ms");
 	struct drm_vgem_submit s;
 	uint32_t *map;
 	int a, b;
 
 	igt_require(sysconf(_SC_NPROCESSORS_ONLN) >= 2);
 	engine_drain(fd, &bo);
-	set_param("hang_ms", 30);
-	set_param("test_stall_complete_ms", 3000);
+	set_knob("hang_ms", 30);
+	set_knob("test_stall_complete_ms", 3000);
 	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
 	s.flags = VGEM_SUBMIT_NO_IMPLICIT;
 	s.color = 0xff00ff00;
@@ -470,8 +506,6 @@ static void test_stale_completion(void)
 	igt_assert(sync_fence_wait(a, 20000));
 	igt_assert(sync_fence_wait(b, 20000));
 	map = vgem_mmap(fd, &bo, PROT_READ);
-	set_param("test_stall_complete_ms", 0);
-	set_param("hang_ms", old);
 	igt_assert_eq(*px(map, &bo, 15, 15), 0xffff0000);
 	igt_assert_eq(sync_fence_status(a), -ETIMEDOUT);
 	igt_assert_eq(sync_fence_status(b), 1);
@@ -492,21 +526,18 @@ static void test_no_draw_after_hang(void)
 {
 	int fd = drm_open_driver("vgem");
 	struct vgem_bo bo = new_bo(fd, 16, 16);
-	long old = module_param_read("vgem", "hang_ms");
 	struct drm_vgem_submit s;
 	uint32_t *map;
 	int a, b;
 
 	engine_drain(fd, &bo);
-	set_param("hang_ms", 20);
-	set_param("test_hold_draw_ms", 5000);
+	set_knob("hang_ms", 20);
+	set_knob("test_hold_draw_ms", 5000);
 	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
 	s.color = 0xff0000ff;
 	s.duration_ns = 5 * MS;
 	a = vgem_submit_fd(fd, &s);
 	igt_assert(sync_fence_wait(a, 20000));
-	set_param("test_hold_draw_ms", 0);
-	set_param("hang_ms", old);
 	igt_assert_eq(sync_fence_status(a), -ETIMEDOUT);
 
 	s = vgem_submit_desc(&bo, VGEM_OP_NOP);
@@ -537,7 +568,7 @@ static void test_map_error(int fd)
 	uint32_t *map;
 	int dmabuf, sync, f;
 
-	set_param("test_fail_map", 1);
+	set_knob("test_fail_map", 1);
 	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
 	s.flags = VGEM_SUBMIT_OUT_FENCE_FD;
 	s.color = 0xff778899;
@@ -574,11 +605,10 @@ static void test_hang_ban(void)
 {
 	int fd = drm_open_driver("vgem"), fd2 = drm_open_driver("vgem");
 	struct vgem_bo bo = new_bo(fd, 8, 8), bo2 = new_bo(fd2, 8, 8);
-	long old = module_param_read("vgem", "hang_ms");
 	struct drm_vgem_submit s;
 	int f;
 
-	set_param("hang_ms", 20);
+	set_knob("hang_ms", 20);
 	for (int i = 0; i < 3; i++) {
 		s = vgem_submit_desc(&bo, VGEM_OP_NOP);
 		s.flags = VGEM_SUBMIT_HANG | VGEM_SUBMIT_NO_IMPLICIT;
@@ -587,7 +617,6 @@ static void test_hang_ban(void)
 		igt_assert_eq(sync_fence_status(f), -ETIMEDOUT);
 		close(f);
 	}
-	set_param("hang_ms", old);
 
 	s = vgem_submit_desc(&bo, VGEM_OP_FILL);
 	s.flags = VGEM_SUBMIT_OUT_FENCE_FD;

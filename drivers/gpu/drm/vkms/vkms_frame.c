@@ -165,9 +165,11 @@ err:
  * vkms_flip_free - free a flip that will not be latched, or was
  * @flip: the flip
  *
- * Process context: drops the frame, sends an event still there (so that
- * the commit's flip_done completes and its out-fence signals), cancels a
- * writeback capture, drops a vblank reference.
+ * Process context, or any context for a latched flip (its frame went to
+ * the scan-out, its writeback to the composer): drops the frame, sends an
+ * event still there (so that the commit's flip_done completes and its
+ * out-fence signals; -ECANCELED for a cancelled flip), cancels a writeback
+ * capture, drops a vblank reference.
  */
 void vkms_flip_free(struct vkms_flip *flip)
 {
