@@ -325,9 +325,9 @@ void vkms_flip_arm(struct vkms_flip *flip, bool keep)
 	 * than the helpers wait): nothing to show. Only gated flips get here.
 	 * This may run in the callback of a vkms out-fence, which is called
 	 * with the device's event_lock held, so the event is not sent here:
-	 * the commit's cleanup worker frees the flip, and vkms_flip_free()
-	 * sends the event (out-fence -ECANCELED), cancels the writeback and
-	 * drops the vblank reference in process context.
+	 * the commit's cleanup worker sends it (out-fence -ECANCELED), and
+	 * vkms_flip_free() cancels the writeback and drops the vblank
+	 * reference, in process context.
 	 */
 	if (!WARN_ON_ONCE(!flip->vc))
 		vkms_commit_flip_latched(flip->vc);

@@ -164,7 +164,16 @@ static void vkms_commit_cleanup_work(struct work_struct *work)
 	struct vkms_commit *vc = container_of(work, struct vkms_commit,
 					      cleanup_work);
 	struct drm_atomic_state *state = vc->state;
+	unsigned int i;
 
+	/*
+	 * A flip completed without a latch (its CRTC went off while it was
+	 * gated) still holds its event: it goes now, before cleanup_done,
+	 * which waits for flip_done.
+	 */
+	for (i = 0; i < vc->nflips; i++)
+		vkms_send_event(&vc->flips[i]->out->crtc, &vc->flips[i]->event,
+				-ECANCELED);
 	drm_atomic_helper_cleanup_planes(state->dev, state);
 	drm_atomic_helper_commit_cleanup_done(state);
 	kref_put(&vc->ref, vkms_commit_release);
