@@ -134,17 +134,6 @@ bool vkms_can_gate(struct drm_atomic_state *state)
 	return n > 0;
 }
 
-static void vkms_commit_release(struct kref *ref);
-
-/**
- * vkms_commit_put - drop a reference on a gated commit
- * @vc: the commit
- */
-void vkms_commit_put(struct vkms_commit *vc)
-{
-	kref_put(&vc->ref, vkms_commit_release);
-}
-
 static void vkms_commit_release(struct kref *ref)
 {
 	struct vkms_commit *vc = container_of(ref, struct vkms_commit, ref);
@@ -157,6 +146,15 @@ static void vkms_commit_release(struct kref *ref)
 	if (vc->state)
 		drm_atomic_state_put(vc->state);
 	kfree(vc);
+}
+
+/**
+ * vkms_commit_put - drop a reference on a gated commit
+ * @vc: the commit
+ */
+void vkms_commit_put(struct vkms_commit *vc)
+{
+	kref_put(&vc->ref, vkms_commit_release);
 }
 
 static void vkms_commit_cleanup_work(struct work_struct *work)
