@@ -35,7 +35,6 @@ extern unsigned int vgem_test_fail_map;
  * completion hrtimer (the "IRQ") signals the job's fence.
  */
 struct vgem_engine {
-	struct vgem_device *vdev;
 	unsigned int index;
 	u64 context;
 	char name[16];

@@ -676,7 +676,6 @@ int vgem_engines_init(struct vgem_device *vdev, unsigned int count)
 	for (i = 0; i < count; i++) {
 		struct vgem_engine *engine = &vdev->engines[i];
 
-		engine->vdev = vdev;
 		engine->index = i;
 		engine->context = context + i;
 		snprintf(engine->name, sizeof(engine->name), "engine%u", i);
