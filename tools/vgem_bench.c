@@ -7,7 +7,8 @@
  *   vgem_bench submit [N]     zero-duration jobs, submit to signal: jobs/s
  *                             on one engine and on two (ours only)
  *   vgem_bench combine A B    rows comparing "attach" outputs A (ours) and
- *                             B (stock)
+ *                             B (stock); each file may hold several
+ *                             rounds, and the median round counts
  *
  * Each figure is the median of 5 runs. Rows are lines
  * 'row {"name","unit","ours","baseline","ratio"}' for scripts/bench.
@@ -195,23 +196,27 @@ static void bench_submit(long n)
 	close(fd);
 }
 
+/* The median of every figure named @key in @path (one per round). */
 static double read_figure(const char *path, const char *key)
 {
 	char name[64];
-	double v;
+	double v, all[64];
+	int n = 0;
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
 		perror(path);
 		exit(1);
 	}
-	while (fscanf(f, "%63s %lf", name, &v) == 2)
-		if (!strcmp(name, key)) {
-			fclose(f);
-			return v;
-		}
-	fprintf(stderr, "vgem_bench: no %s in %s\n", key, path);
-	exit(1);
+	while (n < 64 && fscanf(f, "%63s %lf", name, &v) == 2)
+		if (!strcmp(name, key))
+			all[n++] = v;
+	fclose(f);
+	if (!n) {
+		fprintf(stderr, "vgem_bench: no %s in %s\n", key, path);
+		exit(1);
+	}
+	return median(all, n);
 }
 
 int main(int argc, char **argv)
