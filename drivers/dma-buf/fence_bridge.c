@@ -22,8 +22,9 @@
  * &fence_ops.enable_signaling with the shared lock already held). The
  * pending callback holds a reference on the bridge object, so a bridge
  * lives until its source signals; our drivers' fences always signal (hang
- * checks, timeouts). Each bridge object also pins this module while it
- * exists, since it points at our ops and callbacks.
+ * checks, timeouts). Each import pins this module while it exists, since
+ * it points at our ops and callbacks; an export does not need to (see
+ * fence_export_release()).
  */
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
@@ -74,10 +75,11 @@ static const char *fence_export_timeline_name(struct dma_fence *dma)
 }
 
 /*
- * Freeing an allocated bridge object, and its reference on this module.
+ * Freeing an allocated bridge object, and an import's reference on this
+ * module.
  *
- * Each allocated bridge object pins this module (its ops and callbacks are
- * here). The pin must not be dropped by the object's release itself: once
+ * Each import pins this module (its ops and callbacks are here). The pin
+ * must not be dropped by the object's release itself: once
  * module_put() has dropped the last reference, rmmod may run our exit and
  * free our text while the release is still executing its own last
  * instructions (its return, at least), and the release runs from the
@@ -95,7 +97,6 @@ static const char *fence_export_timeline_name(struct dma_fence *dma)
 static void fence_export_free_rcu(struct rcu_head *rcu)
 {
 	kfree(container_of(rcu, struct fence_export, base.rcu));
-	module_put(THIS_MODULE);	/* last: see above */
 }
 
 static void fence_import_free_rcu(struct rcu_head *rcu)
@@ -108,6 +109,7 @@ static void fence_export_release(struct dma_fence *dma)
 {
 	struct fence_export *e = to_export(dma);
 	struct fence *fence = e->fence;
+	bool embedded = test_bit(FENCE_EXPORT_EMBEDDED_BIT, &dma->flags);
 
 	/*
 	 * The callback holds a reference until it has run (see
@@ -116,13 +118,23 @@ static void fence_export_release(struct dma_fence *dma)
 	 * that fence's signal. Embedded storage is part of the driver's fence
 	 * object, freed (after an RCU grace period) with that fence: not
 	 * before this last reference on it is gone.
+	 *
+	 * No export pins this module; the fence it stands for does. Its
+	 * driver, a module that uses ours, must stay loaded while its fences
+	 * live, since their ops are its code, and for a grace period after
+	 * the last one is put (vgem pins itself per fence and drops the pin
+	 * from an RCU callback): so while we hold our reference on @fence,
+	 * rmmod cannot reach us. The read-side section below keeps that grace
+	 * period from ending while this function still runs, after the put
+	 * that may be the fence's last; the free it queues then runs before
+	 * our exit's rcu_barrier() returns. A pin per export (two atomics,
+	 * for a module that cannot be unloaded anyway) is not needed.
 	 */
-	if (test_bit(FENCE_EXPORT_EMBEDDED_BIT, &dma->flags)) {
-		fence_put(fence);
-		return;
-	}
+	rcu_read_lock();
 	fence_put(fence);
-	call_rcu(&e->base.rcu, fence_export_free_rcu);
+	if (!embedded)
+		call_rcu(&e->base.rcu, fence_export_free_rcu);
+	rcu_read_unlock();
 }
 
 static const struct dma_fence_ops fence_export_ops = {
@@ -162,12 +174,7 @@ static struct dma_fence *fence_export_setup(struct fence_export *e,
 {
 	unsigned long flags;
 
-	/*
-	 * An embedded export lives in a driver's object, and that driver
-	 * depends on this module: it pins us for as long as the object lives.
-	 */
-	if (!embedded)
-		__module_get(THIS_MODULE);
+	/* No pin on this module: see fence_export_release(). */
 	e->fence = fence_get(fence);
 	dma_fence_init(&e->base, &fence_export_ops, fence->lock,
 		       fence->context, fence->seqno);
