@@ -201,7 +201,12 @@ static void test_release_after_scanout(struct kms_dev *dev)
 	kms_wait_vblank(dev->fd, 0, 4, NULL);
 	igt_assert_f(!kms_event_ready(dev->fd),
 		     "flip completed while scan-out still reads the old buffer\n");
-	igt_assert_gte(kms_stat(dev, 0, "scanout_waits") - waits, 3);
+	/*
+	 * At least one tick held it back; not one per vblank: a handler
+	 * that runs several periods late (a busy host) handles those
+	 * vblanks in one run, and counts one wait.
+	 */
+	igt_assert_gte(kms_stat(dev, 0, "scanout_waits") - waits, 1);
 	kms_compose_hold(dev, 0, false);
 
 	igt_assert_f(kms_read_event(dev->fd, 1000, &ev), "no flip event\n");

@@ -178,9 +178,9 @@ struct vkms_compose_req {
  *	cursor updates, which nothing waits for)
  * @flips_cancelled: gated flips cancelled (file closed, unload)
  * @missed_latches: flips armed before a vblank but latched at a later one
- * @scanout_waits: vblanks at which an armed flip stayed pending because
- *	the composer (the simulated scan-out) had not finished reading the
- *	frame it replaces
+ * @scanout_waits: vblank handler runs (one may cover several late vblanks)
+ *	in which an armed flip stayed pending because the composer (the
+ *	simulated scan-out) had not finished reading the frame it replaces
  * @fence_errors: fences of flips that signaled with an error
  * @composed: frames composed
  * @compose_ns_last: time the last composition took
