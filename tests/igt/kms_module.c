@@ -4,7 +4,9 @@
  * 1 to 4 (each output lit, checked by CRC), and unloaded right after a
  * file was closed with a fence-gated flip in flight: the fence signals
  * after the module is gone, so a callback left behind would run code that
- * no longer exists (the guest's log is checked for oopses). The module is
+ * no longer exists (the guest's log is checked for oopses); and unloaded
+ * right after a gate=0 flip that waited for its fence in the DRM helpers'
+ * worker, which the unload must wait for. The module is
  * put back as it was at the end (no parameters, as make check loads it).
  *
  * The module file: $CF_MODULE_VKMS (set by scripts/check) or $VKMS_KO,
@@ -216,6 +218,94 @@ static void test_unload_gated(void)
 	kms_close(&dev);
 }
 
+#ifdef VGEM_SUBMIT_HANG
+/*
+ * gate=0: a nonblocking flip goes to the DRM helpers' worker (on
+ * system_unbound_wq, which vkms cannot flush), which waits for the plane
+ * fence: here the implicit fence of a vgem job of 500 ms. Closing the file
+ * waits for that commit (removing the file's framebuffers disables the
+ * plane with a blocking commit); the module is unloaded right after, while
+ * the worker may still be finishing: its last steps (the planes' cleanup,
+ * the state put, which calls vkms's destroy hooks) need not be done when
+ * the close returns, and the unload must wait for them. Code of vkms run
+ * after the module is gone oopses (the guest's log is checked); a state
+ * vkms failed to count down hangs the unload.
+ */
+static void test_unload_worker(void)
+{
+	struct kms_vgem_bo bo;
+	struct kms_dev dev;
+	struct kms_fb front;
+	struct kms_req *req;
+	drmModeModeInfo mode = kms_mode(160, 120);
+	uint64_t worker0;
+	int vgem, job;
+
+	kms_open(&dev);
+	igt_require(kms_param_set("gate", 0));
+	vgem = kms_vgem_open();
+	kms_fb_create(dev.fd, 160, 120, DRM_FORMAT_XRGB8888, &front);
+	kms_modeset(&dev, &dev.out[0], &mode, &front);
+	kms_vgem_bo_create(&dev, vgem, 160, 120, DRM_FORMAT_XRGB8888, &bo);
+	{
+		struct drm_vgem_submit s = {
+			.handle = bo.handle,
+			.op = VGEM_OP_FILL,
+			.flags = VGEM_SUBMIT_OUT_FENCE_FD,
+			.format = DRM_FORMAT_XRGB8888,
+			.stride = bo.pitch,
+			.width = bo.width,
+			.height = bo.height,
+			.color = 0xff00ff00,
+			.duration_ns = 500 * 1000 * 1000,
+		};
+
+		igt_require_f(!igt_ioctl(vgem, DRM_IOCTL_VGEM_SUBMIT, &s),
+			      "vgem without SUBMIT (the stock one)\n");
+		job = s.out_fence_fd;
+	}
+	worker0 = kms_stat(&dev, 0, "flips_worker");
+	req = kms_req_new(&dev);
+	kms_req_set(req, dev.out[0].primary, "FB_ID", bo.fb_id);
+	igt_assert_eq(kms_req_commit(req, DRM_MODE_ATOMIC_NONBLOCK |
+				     DRM_MODE_PAGE_FLIP_EVENT), 0);
+	kms_req_free(req);
+	/* not gated, and the worker still waits for the job */
+	igt_assert_eq(kms_stat(&dev, 0, "gated_pending"), 0);
+	igt_assert_eq(kms_stat(&dev, 0, "flips_worker"), worker0);
+	igt_assert_eq(kms_sync_file_status(job, NULL), 0);
+
+	munmap(front.map, front.size);
+	kms_close(&dev);
+	igt_assert_eq(kms_sync_file_status(job, NULL), 1);
+	igt_assert_eq(unload(), 0);
+	close(job);
+	igt_assert_eq(load(""), 0);
+
+	munmap(bo.map, bo.size);
+	close(bo.dmabuf_fd);
+	{
+		struct drm_gem_close cl = { .handle = bo.handle };
+
+		igt_ioctl(vgem, DRM_IOCTL_GEM_CLOSE, &cl);
+	}
+	close(vgem);
+	/* and it works, with the default gate=1 */
+	kms_open(&dev);
+	igt_assert_eq(kms_param_get("gate"), 1);
+	kms_fb_create(dev.fd, 160, 120, DRM_FORMAT_XRGB8888, &front);
+	kms_modeset(&dev, &dev.out[0], &mode, &front);
+	kms_disable(&dev, &dev.out[0]);
+	kms_fb_destroy(&front);
+	kms_close(&dev);
+}
+#else
+static void test_unload_worker(void)
+{
+	igt_skip("no vgem SUBMIT uapi header\n");
+}
+#endif
+
 igt_main
 {
 	igt_fixture {
@@ -234,4 +324,6 @@ igt_main
 		test_bad_params();
 	igt_subtest("unload-gated-flip")
 		test_unload_gated();
+	igt_subtest("unload-worker-flip")
+		test_unload_worker();
 }

@@ -23,8 +23,8 @@
  *
  * Module parameters:
  *  - num_outputs (1 to 4, read-only): outputs created at load.
- *  - gate (bool, writable, default 1): 0 sends nonblocking commits to a
- *    worker that waits for the fences, as the DRM helpers do.
+ *  - gate (bool, writable, default 1): 0 sends nonblocking commits to
+ *    the DRM helpers' worker, which waits for the fences.
  *
  * debugfs, per CRTC (dri/N/crtc-I/):
  *  - crc/control, crc/data: the DRM CRC interface, source "auto": one
@@ -51,6 +51,7 @@
 #include <drm/drm_ioctl.h>
 #include <drm/drm_managed.h>
 #include <drm/drm_mode_config.h>
+#include <drm/drm_modeset_helper_vtables.h>
 #include <drm/drm_plane.h>
 #include <drm/drm_vblank.h>
 
@@ -67,7 +68,7 @@ MODULE_PARM_DESC(num_outputs, "Number of outputs (CRTCs), 1 to 4 (default 1)");
 bool vkms_gate = true;
 module_param_named(gate, vkms_gate, bool, 0644);
 MODULE_PARM_DESC(gate,
-		 "Gate nonblocking flips on fence callbacks (default 1); 0: a worker waits for the fences, as the DRM helpers do");
+		 "Gate nonblocking flips on fence callbacks (default 1); 0: the DRM helpers' worker waits for the fences");
 
 static struct vkms_device *vkms_dev;
 
@@ -141,6 +142,8 @@ static const struct drm_mode_config_funcs vkms_mode_config_funcs = {
 	.fb_create	= drm_gem_fb_create,
 	.atomic_check	= vkms_atomic_check,
 	.atomic_commit	= vkms_atomic_commit,
+	.atomic_state_alloc = vkms_atomic_state_alloc,
+	.atomic_state_free = vkms_atomic_state_free,
 };
 
 static void vkms_release_wq(struct drm_device *drm, void *arg)
@@ -183,6 +186,7 @@ static int vkms_modeset_init(struct vkms_device *vkms)
 	if (ret)
 		return ret;
 	drm->mode_config.funcs = &vkms_mode_config_funcs;
+	drm->mode_config.helper_private = &vkms_mode_config_helpers;
 	drm->mode_config.min_width = VKMS_MIN_SIZE;
 	drm->mode_config.min_height = VKMS_MIN_SIZE;
 	drm->mode_config.max_width = VKMS_MAX_SIZE;
@@ -227,6 +231,9 @@ static int vkms_create(void)
 	spin_lock_init(&vkms->gated_lock);
 	INIT_LIST_HEAD(&vkms->gated);
 	atomic_set(&vkms->wb_jobs, 0);
+	atomic_set(&vkms->states, 0);
+	init_llist_head(&vkms->states_freed);
+	INIT_WORK(&vkms->states_work, vkms_states_work);
 
 	/* PRIME import maps other devices' buffers for this device. */
 	ret = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
@@ -272,8 +279,11 @@ static void vkms_destroy(struct vkms_device *vkms)
 	/* No file is open (they pin the module); cancel what may remain. */
 	vkms_cancel_gated(vkms, NULL);
 	drm_atomic_helper_shutdown(&vkms->drm);
-	/* Gated commits finish their cleanup in the commit workqueue. */
-	flush_workqueue(vkms->commit_wq);
+	/*
+	 * The helpers' workers of earlier nonblocking commits may still run
+	 * our commit tail and destroy hooks, gated commits their cleanup.
+	 */
+	vkms_states_wait(vkms);
 	/* Writeback jobs are cleaned up in a DRM worker that calls us. */
 	wait_var_event(&vkms->wb_jobs, !atomic_read(&vkms->wb_jobs));
 	vkms_dev = NULL;

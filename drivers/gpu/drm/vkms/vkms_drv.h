@@ -31,6 +31,7 @@
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
+#include <drm/drm_atomic.h>
 #include <drm/drm_connector.h>
 #include <drm/drm_crtc.h>
 #include <drm/drm_device.h>
@@ -372,10 +373,15 @@ struct vkms_output {
  * @pdev: the platform device it hangs off
  * @num_outputs: number of outputs (CRTCs)
  * @outputs: the outputs
- * @commit_wq: unbound workqueue for commit tails and gated-commit cleanup
+ * @commit_wq: unbound workqueue for the gated commits' cleanup and
+ *	@states_work
  * @gated_lock: protects @gated
  * @gated: gated commits whose fences have not all signaled
  * @wb_jobs: writeback jobs prepared and not yet cleaned up
+ * @states: atomic states allocated and not freed yet
+ * @states_freed: states freed whose helper worker may still be returning
+ *	(see vkms_atomic_state_free())
+ * @states_work: frees @states_freed once their workers have returned
  */
 struct vkms_device {
 	struct drm_device drm;
@@ -391,6 +397,35 @@ struct vkms_device {
 	spinlock_t gated_lock;
 	struct list_head gated;
 	atomic_t wb_jobs;
+	atomic_t states;
+	struct llist_head states_freed;
+	struct work_struct states_work;
+};
+
+/**
+ * struct vkms_atomic_state - an atomic state of vkms
+ * @base: the DRM state
+ * @worker: committed nonblocking by drm_atomic_helper_commit(), whose
+ *	worker (&drm_atomic_state.commit_work, on system_unbound_wq) runs
+ *	the commit tail
+ * @freed: entry in &vkms_device.states_freed
+ */
+struct vkms_atomic_state {
+	struct drm_atomic_state base;
+	bool worker;
+	struct llist_node freed;
+};
+
+/**
+ * struct vkms_plane_state - the plane state, with its fence kept
+ * @base: the DRM state
+ * @fence: a reference to &drm_plane_state.fence taken when the commit
+ *	prepared the plane, or NULL: the helpers drop theirs once they have
+ *	waited, and the commit tail reads its error from this one
+ */
+struct vkms_plane_state {
+	struct drm_plane_state base;
+	struct dma_fence *fence;
 };
 
 /**
@@ -403,6 +438,18 @@ struct vkms_crtc_state {
 	struct drm_crtc_state base;
 	struct vkms_flip *flip;
 };
+
+static inline struct vkms_atomic_state *
+to_vkms_state(struct drm_atomic_state *state)
+{
+	return container_of(state, struct vkms_atomic_state, base);
+}
+
+static inline struct vkms_plane_state *
+to_vkms_plane_state(struct drm_plane_state *s)
+{
+	return container_of(s, struct vkms_plane_state, base);
+}
 
 static inline struct vkms_device *to_vkms(struct drm_device *drm)
 {
@@ -451,10 +498,7 @@ void vkms_reap_work(struct work_struct *work);
 
 /* vkms_gate.c */
 bool vkms_can_gate(struct drm_atomic_state *state);
-struct vkms_commit *vkms_commit_create(struct vkms_device *vkms,
-				       struct drm_atomic_state *state);
-void vkms_commit_gate(struct vkms_commit *vc, struct drm_atomic_state *state);
-void vkms_commit_put(struct vkms_commit *vc);
+int vkms_commit_gated(struct drm_device *dev, struct drm_atomic_state *state);
 void vkms_commit_flip_latched(struct vkms_commit *vc);
 void vkms_cancel_gated(struct vkms_device *vkms, struct drm_file *file);
 void vkms_cancel_crtcs(struct vkms_device *vkms, u32 crtc_mask);
@@ -464,6 +508,11 @@ int vkms_atomic_check(struct drm_device *dev, struct drm_atomic_state *state);
 int vkms_atomic_commit(struct drm_device *dev, struct drm_atomic_state *state,
 		       bool nonblock);
 void vkms_count_fence_error(struct vkms_output *out);
+struct drm_atomic_state *vkms_atomic_state_alloc(struct drm_device *dev);
+void vkms_atomic_state_free(struct drm_atomic_state *state);
+void vkms_states_work(struct work_struct *work);
+void vkms_states_wait(struct vkms_device *vkms);
+extern const struct drm_mode_config_helper_funcs vkms_mode_config_helpers;
 
 /* vkms_composer.c */
 void vkms_compose_work(struct work_struct *work);

@@ -148,15 +148,6 @@ static void vkms_commit_release(struct kref *ref)
 	kfree(vc);
 }
 
-/**
- * vkms_commit_put - drop a reference on a gated commit
- * @vc: the commit
- */
-void vkms_commit_put(struct vkms_commit *vc)
-{
-	kref_put(&vc->ref, vkms_commit_release);
-}
-
 static void vkms_commit_cleanup_work(struct work_struct *work)
 {
 	struct vkms_commit *vc = container_of(work, struct vkms_commit,
@@ -177,18 +168,13 @@ static void vkms_commit_cleanup_work(struct work_struct *work)
 	kref_put(&vc->ref, vkms_commit_release);
 }
 
-/**
- * vkms_commit_create - a gated commit for a state
- * @vkms: the device
- * @state: the state, before the swap
- *
- * Converts every plane fence (it may allocate an import) and makes one
- * callback slot per fence.
- *
- * Return: the commit or an ERR_PTR().
+/*
+ * A gated commit for @state, before the swap: every plane fence converted
+ * (it may allocate an import), one callback slot per fence. Returns the
+ * commit or an ERR_PTR().
  */
-struct vkms_commit *vkms_commit_create(struct vkms_device *vkms,
-				       struct drm_atomic_state *state)
+static struct vkms_commit *vkms_commit_create(struct vkms_device *vkms,
+					      struct drm_atomic_state *state)
 {
 	struct drm_plane_state *ps;
 	struct drm_plane *plane;
@@ -209,9 +195,13 @@ struct vkms_commit *vkms_commit_create(struct vkms_device *vkms,
 	INIT_WORK(&vc->cleanup_work, vkms_commit_cleanup_work);
 
 	for_each_new_plane_in_state(state, plane, ps, i) {
+		struct vkms_plane_state *vps = to_vkms_plane_state(ps);
 		struct vkms_fence_wait *w;
 		struct fence *f;
 
+		/* the helpers' path's copy (vkms_plane.c); ours is below */
+		dma_fence_put(vps->fence);
+		vps->fence = NULL;
 		if (!ps->fence)
 			continue;
 		f = fence_from_dma_fence(ps->fence);
@@ -284,15 +274,13 @@ static void vkms_commit_fence_cb(struct fence *fence, struct fence_cb *cb)
 		vkms_commit_arm(vc);
 }
 
-/**
- * vkms_commit_gate - put a swapped state on the gated path
- * @vc: the commit
- * @state: its state, swapped (the commit takes this reference)
- *
- * In the ioctl: the flips take the events and writeback jobs, hw_done is
- * completed, a callback is added to each fence.
+/*
+ * Put a swapped state on the gated path (@vc takes the reference to
+ * @state), in the ioctl: the flips take the events and writeback jobs,
+ * hw_done is completed, a callback is added to each fence.
  */
-void vkms_commit_gate(struct vkms_commit *vc, struct drm_atomic_state *state)
+static void vkms_commit_gate(struct vkms_commit *vc,
+			     struct drm_atomic_state *state)
 {
 	struct vkms_device *vkms = vc->vkms;
 	struct drm_crtc_state *cs;
@@ -343,6 +331,50 @@ void vkms_commit_gate(struct vkms_commit *vc, struct drm_atomic_state *state)
 
 	if (atomic_dec_and_test(&vc->pending))
 		vkms_commit_arm(vc);
+}
+
+/**
+ * vkms_commit_gated - commit a state on the fence-gated path
+ * @dev: the device
+ * @state: the checked state of a nonblocking flip that vkms_can_gate()
+ *	accepted
+ *
+ * drm_atomic_helper_setup_commit() (which builds the flips, see
+ * vkms_commit.c) and the planes prepared, the commit created, then the
+ * point of no return: the swap, and vkms_commit_gate().
+ *
+ * Return: 0 or a negative errno (nothing committed then).
+ */
+int vkms_commit_gated(struct drm_device *dev, struct drm_atomic_state *state)
+{
+	struct vkms_commit *vc;
+	int ret;
+
+	ret = drm_atomic_helper_setup_commit(state, true);
+	if (ret)
+		return ret;
+	ret = drm_atomic_helper_prepare_planes(dev, state);
+	if (ret)
+		return ret;
+	vc = vkms_commit_create(to_vkms(dev), state);
+	if (IS_ERR(vc)) {
+		ret = PTR_ERR(vc);
+		goto err_planes;
+	}
+	ret = drm_atomic_helper_swap_state(state, true);
+	if (ret)
+		goto err_commit;
+
+	drm_atomic_state_get(state);
+	vkms_commit_gate(vc, state);
+	return 0;
+
+err_commit:
+	kref_put(&vc->ref, vkms_commit_release);
+err_planes:
+	/* the flips go with the new CRTC states */
+	drm_atomic_helper_cleanup_planes(dev, state);
+	return ret;
 }
 
 /* Called under file->fbs_lock and the gated lock: uses a file's fb? */

@@ -4,11 +4,16 @@
  * vkms_formats, plane alpha, the three blend modes, a mutable zpos,
  * positioning and clipping, no scaling.
  */
+#include <linux/dma-fence.h>
+#include <linux/slab.h>
+
 #include <drm/drm_atomic.h>
 #include <drm/drm_atomic_helper.h>
+#include <drm/drm_atomic_state_helper.h>
 #include <drm/drm_blend.h>
 #include <drm/drm_fourcc.h>
 #include <drm/drm_framebuffer.h>
+#include <drm/drm_gem_atomic_helper.h>
 #include <drm/drm_managed.h>
 #include <drm/drm_modeset_helper_vtables.h>
 #include <drm/drm_print.h>
@@ -86,17 +91,70 @@ static int vkms_plane_atomic_check(struct drm_plane *plane,
 	return 0;
 }
 
+/*
+ * What the helpers do without a prepare_fb (the buffer's implicit write
+ * fence becomes ->fence when there is no IN_FENCE_FD), and a reference to
+ * ->fence kept in the state: the helpers drop theirs once they have waited
+ * for it, and the commit tail still has to count it if it failed.
+ */
+static int vkms_plane_prepare_fb(struct drm_plane *plane,
+				 struct drm_plane_state *ps)
+{
+	struct vkms_plane_state *vps = to_vkms_plane_state(ps);
+	int ret;
+
+	ret = drm_gem_plane_helper_prepare_fb(plane, ps);
+	if (ret)
+		return ret;
+	if (ps->fence && !vps->fence)
+		vps->fence = dma_fence_get(ps->fence);
+	return 0;
+}
+
 static const struct drm_plane_helper_funcs vkms_plane_helper_funcs = {
 	.atomic_check = vkms_plane_atomic_check,
-	/* no prepare_fb: the helpers then put the implicit fence in ->fence */
+	.prepare_fb = vkms_plane_prepare_fb,
 };
+
+static void vkms_plane_destroy_state(struct drm_plane *plane,
+				     struct drm_plane_state *ps)
+{
+	struct vkms_plane_state *vps = to_vkms_plane_state(ps);
+
+	dma_fence_put(vps->fence);
+	__drm_atomic_helper_plane_destroy_state(ps);
+	kfree(vps);
+}
+
+static void vkms_plane_reset(struct drm_plane *plane)
+{
+	struct vkms_plane_state *vps = kzalloc(sizeof(*vps), GFP_KERNEL);
+
+	if (plane->state)
+		vkms_plane_destroy_state(plane, plane->state);
+	__drm_atomic_helper_plane_reset(plane, vps ? &vps->base : NULL);
+}
+
+static struct drm_plane_state *
+vkms_plane_duplicate_state(struct drm_plane *plane)
+{
+	struct vkms_plane_state *vps;
+
+	if (!plane->state)
+		return NULL;
+	vps = kzalloc(sizeof(*vps), GFP_KERNEL);
+	if (!vps)
+		return NULL;
+	__drm_atomic_helper_plane_duplicate_state(plane, &vps->base);
+	return &vps->base;
+}
 
 static const struct drm_plane_funcs vkms_plane_funcs = {
 	.update_plane		= drm_atomic_helper_update_plane,
 	.disable_plane		= drm_atomic_helper_disable_plane,
-	.reset			= drm_atomic_helper_plane_reset,
-	.atomic_duplicate_state	= drm_atomic_helper_plane_duplicate_state,
-	.atomic_destroy_state	= drm_atomic_helper_plane_destroy_state,
+	.reset			= vkms_plane_reset,
+	.atomic_duplicate_state	= vkms_plane_duplicate_state,
+	.atomic_destroy_state	= vkms_plane_destroy_state,
 };
 
 /**
