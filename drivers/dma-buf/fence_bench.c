@@ -665,6 +665,8 @@ static void bench_settle(const struct bench_row *row)
  * with the other side's, and is the median of their times: a burst of load
  * on the host (a vCPU thread preempted for a host time slice) only spoils
  * the few chunks it lands on, of either side, and the median drops them.
+ * Which side goes first alternates from chunk to chunk, so that neither
+ * always runs in the state (caches, slab, RCU backlog) the other leaves.
  */
 static int bench_run_row(const struct bench_row *row)
 {
@@ -684,10 +686,17 @@ static int bench_run_row(const struct bench_row *row)
 
 	for (r = 0; r < BENCH_REPEATS && !err; r++) {
 		for (c = 0; c < BENCH_CHUNKS && !err; c++) {
-			err = bench_loop(row->ours, row, chunk, &ours_chunk[c]);
+			bool ours_first = c % 2 == 0;
+
+			if (ours_first)
+				err = bench_loop(row->ours, row, chunk,
+						 &ours_chunk[c]);
 			if (!err)
 				err = bench_loop(row->base, row, chunk,
 						 &base_chunk[c]);
+			if (!err && !ours_first)
+				err = bench_loop(row->ours, row, chunk,
+						 &ours_chunk[c]);
 		}
 		bench_settle(row);
 		ours[r] = bench_median(ours_chunk, BENCH_CHUNKS);
