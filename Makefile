@@ -7,11 +7,27 @@
 
 SRC := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
-# The kernel to build against. Never `uname -r`: the build machine runs some
-# other kernel. Default: the newest installed Debian linux-headers-*-amd64.
-KVER ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
-		sed 's|.*/linux-headers-||' | sort -V | tail -n 1)
-KDIR ?= /usr/src/linux-headers-$(KVER)
+# The kernel to build against and boot: KVER (a release, 6.1.0-57-amd64),
+# or KDIR (a configured tree), or both for the same kernel. Never
+# `uname -r`: the build machine runs some other kernel. Default: the newest
+# supported kernel (6.1 or 6.12 series) whose headers are installed.
+# scripts/kernel decides; a choice it refuses stops every target that
+# needs a kernel (need-kdir) with its one-line reason. KROOT=DIR: kernels
+# unpacked under DIR rather than installed (see scripts/kernel).
+KERNEL := $(shell KROOT='$(KROOT)' $(abspath $(dir $(lastword \
+	$(MAKEFILE_LIST))))/scripts/kernel --make '$(KVER)' '$(KDIR)')
+ifeq ($(firstword $(KERNEL)),ok)
+override KVER := $(word 2,$(KERNEL))
+override KDIR := $(word 3,$(KERNEL))
+KERNEL_WHY := $(wordlist 4,$(words $(KERNEL)),$(KERNEL))
+KERNEL_ERR :=
+else
+KERNEL_ERR := $(wordlist 2,$(words $(KERNEL)),$(KERNEL))
+endif
+export KROOT
+# What check, demo and bench boot: /boot/vmlinuz-KVER, or KROOT's.
+VM_KERNEL = --kver $(KVER) $(if $(KROOT),--kernel-image \
+	$(KROOT)/boot/vmlinuz-$(KVER) --moddir $(KROOT))
 
 # Warnings are errors in CI (and whenever WERROR=1).
 ifneq ($(CI),)
@@ -59,7 +75,7 @@ $(BUILD)/tools/mirror: USER_LDLIBS += $(PNG_LIBS)
 KMAKE = $(MAKE) -C $(KDIR) M=$(SRC) CROSSFENCE_WERROR=$(WERROR)
 
 .PHONY: all build modules test-modules user check check-harness demo bench \
-	lint sparse checkpatch setup clean install help need-kdir \
+	lint sparse checkpatch setup clean install help need-kdir kernel \
 	_check _check-harness _demo _bench _fuzz fuzz \
 	check-debug _check-debug debug-kernel debug-modules
 
@@ -85,11 +101,12 @@ help:
 	@echo "Variables: KDIR=$(KDIR) KVER=$(KVER) WERROR=$(WERROR)"
 
 need-kdir:
-	@if [ ! -f "$(KDIR)/Makefile" ]; then \
-		echo "crossfence: no kernel headers at KDIR='$(KDIR)'." >&2; \
-		echo "  Run 'sudo scripts/setup' (installs linux-headers-amd64)," >&2; \
-		echo "  or pass KDIR=/path/to/a/configured/kernel/tree." >&2; \
-		exit 1; fi
+	@if [ -n "$(KERNEL_ERR)" ]; then \
+		echo "crossfence: $(KERNEL_ERR)" >&2; exit 1; fi
+
+# The first line of check, demo and bench: the kernel of the run, and why.
+kernel: need-kdir
+	@echo "crossfence: kernel $(KVER) (KDIR=$(KDIR); $(KERNEL_WHY))"
 
 modules: need-kdir
 	$(KMAKE) modules
@@ -114,27 +131,28 @@ $(BUILD)/tests/igt/%: $(SRC)/tests/igt/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 
 check check-harness demo bench fuzz:
 	@$(SRC)/scripts/setup --if-needed
+	@$(MAKE) --no-print-directory kernel
 	@$(MAKE) --no-print-directory _$@
 
 # CHECK_OUT=DIR: results there instead of out/check (concurrent runs)
 _check: build
-	$(SRC)/scripts/check --kver $(KVER) $(if $(CHECK_OUT),--out $(CHECK_OUT))
+	$(SRC)/scripts/check $(VM_KERNEL) $(if $(CHECK_OUT),--out $(CHECK_OUT))
 
 _check-harness: test-modules user $(HARNESS_BIN)
-	$(SRC)/scripts/check --kver $(KVER) --harness
+	$(SRC)/scripts/check $(VM_KERNEL) --harness
 
 # HOST_LOAD=N: N busy loops on the host for the whole run
 _demo: build
-	$(SRC)/scripts/demo --kver $(KVER) $(if $(HOST_LOAD),--host-load $(HOST_LOAD))
+	$(SRC)/scripts/demo $(VM_KERNEL) $(if $(HOST_LOAD),--host-load $(HOST_LOAD))
 
 _bench: build
-	$(SRC)/scripts/bench --kver $(KVER)
+	$(SRC)/scripts/bench $(VM_KERNEL)
 
 # A longer fuzz run: make fuzz FUZZ_CALLS=1000000 SEED=1234
 FUZZ_CALLS ?= 1000000
 _fuzz: build
 	FUZZ_CALLS=$(FUZZ_CALLS) $(if $(SEED),FUZZ_SEED=$(SEED)) \
-		$(SRC)/scripts/check --kver $(KVER) --no-lint --filter 'fuzz_*' \
+		$(SRC)/scripts/check $(VM_KERNEL) --no-lint --filter 'fuzz_*' \
 		--timeout 7200 --vm-timeout 7500
 
 # --- make check-debug --------------------------------------------------------
@@ -206,7 +224,7 @@ checkpatch:
 	$(SRC)/scripts/lint checkpatch
 
 sparse: need-kdir
-	$(SRC)/scripts/lint sparse
+	KVER=$(KVER) KDIR=$(KDIR) $(SRC)/scripts/lint sparse
 
 setup:
 	$(SRC)/scripts/setup
