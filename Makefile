@@ -81,9 +81,11 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(SRC) CROSSFENCE_WERROR=$(WERROR)
 
 # The public targets first make sure the machine has what the project needs
 # (scripts/setup --if-needed is quiet and quick when nothing is missing), then
-# re-enter make so that KVER/KDIR are found after a fresh install.
+# re-enter make so that KVER/KDIR are found after a fresh install. Setup is
+# given the kernel chosen (or asked for): make installs no other kernel, so
+# the default does not move by itself; `scripts/setup` installs them all.
 all:
-	@$(SRC)/scripts/setup --if-needed
+	@$(SRC)/scripts/setup --if-needed --kver '$(KVER)'
 	@$(MAKE) --no-print-directory build
 
 build: modules user
@@ -98,6 +100,8 @@ help:
 	@echo "  make check-harness  prove that failures are reported (fails)"
 	@echo "  make check-debug  the suite on a debug kernel (lockdep, KASAN...)"
 	@echo "  make setup        install the Debian packages (root)"
+	@echo "Kernel: KVER=6.1, KVER=6.12 or a release (scripts/kernel --list);"
+	@echo "  default the newest supported installed. KDIR=tree, KROOT=dir."
 	@echo "Variables: KDIR=$(KDIR) KVER=$(KVER) WERROR=$(WERROR)"
 
 need-kdir:
@@ -130,7 +134,7 @@ $(BUILD)/tests/igt/%: $(SRC)/tests/igt/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 	$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
 
 check check-harness demo bench fuzz:
-	@$(SRC)/scripts/setup --if-needed
+	@$(SRC)/scripts/setup --if-needed --kver '$(KVER)'
 	@$(MAKE) --no-print-directory kernel
 	@$(MAKE) --no-print-directory _$@
 
@@ -174,7 +178,7 @@ DEBUG_MEM := 4096
 DEBUG_APPEND := slub_debug=FZPU log_buf_len=8M acpi=noirq loglevel=4
 
 check-debug:
-	@$(SRC)/scripts/setup --if-needed
+	@$(SRC)/scripts/setup --if-needed --kver '$(KVER)'
 	@$(MAKE) --no-print-directory _check-debug
 
 debug-kernel:
