@@ -167,6 +167,9 @@ _fuzz: build
 # kernel sources of this tree, so the normal build's .ko files stay as they
 # are.
 DEBUG_TREE := $(BUILD)/debug
+# The debug kernel is of KVER's series: 6.1 or 6.12.
+DEBUG_SERIES = $(subst $(eval) ,.,$(wordlist 1,2,$(subst ., ,$(KVER))))
+DEBUG_KERNEL = CF_DEBUG_SERIES=$(DEBUG_SERIES) $(SRC)/scripts/debug-kernel/build
 DEBUG_MEM := 4096
 # loglevel=4: warnings go to the kernel log (which the check reads whole:
 # dmesg.txt) but not to the serial console. 6.1's printk writes to the
@@ -182,12 +185,12 @@ check-debug:
 	@$(MAKE) --no-print-directory _check-debug
 
 debug-kernel:
-	$(SRC)/scripts/debug-kernel/build
+	$(DEBUG_KERNEL)
 
 # Copies Kbuild, drivers/, include/, tests/kmod/ (tracked and untracked
 # sources, not kbuild output), drops sources deleted since, and builds.
 debug-modules:
-	@d=$$($(SRC)/scripts/debug-kernel/build) && \
+	@d=$$($(DEBUG_KERNEL)) && \
 	mkdir -p $(DEBUG_TREE) && \
 	(cd $(SRC) && git ls-files -co --exclude-standard -- Kbuild \
 		drivers include tests/kmod | grep -v '\.mod\.c$$' | sort) \
@@ -210,7 +213,7 @@ debug-modules:
 # lockdep and KASAN, fewer interleavings are tried (make check tries 20000).
 DEBUG_RACE_ROUNDS := 5000
 _check-debug: debug-modules user
-	@d=$$($(SRC)/scripts/debug-kernel/build) && \
+	@d=$$($(DEBUG_KERNEL)) && \
 	opts="--kver $$(cat $$d/kernelrelease) --kernel-image $$d/bzImage \
 		--moddir $$d/modroot --module-root $(DEBUG_TREE) \
 		--mem $(DEBUG_MEM) --append '$(DEBUG_APPEND)'" && \
