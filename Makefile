@@ -181,7 +181,7 @@ DEBUG_MEM := 4096
 DEBUG_APPEND := slub_debug=FZPU log_buf_len=8M acpi=noirq loglevel=4
 
 check-debug:
-	@$(SRC)/scripts/setup --if-needed --kver '$(KVER)'
+	@$(SRC)/scripts/setup --if-needed --kver '$(KVER)' --debug
 	@$(MAKE) --no-print-directory _check-debug
 
 debug-kernel:
