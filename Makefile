@@ -7,11 +7,27 @@
 
 SRC := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
-# The kernel to build against. Never `uname -r`: the build machine runs some
-# other kernel. Default: the newest installed Debian linux-headers-*-amd64.
-KVER ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
-		sed 's|.*/linux-headers-||' | sort -V | tail -n 1)
-KDIR ?= /usr/src/linux-headers-$(KVER)
+# The kernel to build against and boot: KVER (a release, 6.1.0-57-amd64),
+# or KDIR (a configured tree), or both for the same kernel. Never
+# `uname -r`: the build machine runs some other kernel. Default: the newest
+# supported kernel (6.1 or 6.12 series) whose headers are installed.
+# scripts/kernel decides; a choice it refuses stops every target that
+# needs a kernel (need-kdir) with its one-line reason. KROOT=DIR: kernels
+# unpacked under DIR rather than installed (see scripts/kernel).
+KERNEL := $(shell KROOT='$(KROOT)' $(abspath $(dir $(lastword \
+	$(MAKEFILE_LIST))))/scripts/kernel --make '$(KVER)' '$(KDIR)')
+ifeq ($(firstword $(KERNEL)),ok)
+override KVER := $(word 2,$(KERNEL))
+override KDIR := $(word 3,$(KERNEL))
+KERNEL_WHY := $(wordlist 4,$(words $(KERNEL)),$(KERNEL))
+KERNEL_ERR :=
+else
+KERNEL_ERR := $(wordlist 2,$(words $(KERNEL)),$(KERNEL))
+endif
+export KROOT
+# What check, demo and bench boot: /boot/vmlinuz-KVER, or KROOT's.
+VM_KERNEL = --kver $(KVER) $(if $(KROOT),--kernel-image \
+	$(KROOT)/boot/vmlinuz-$(KVER) --moddir $(KROOT))
 
 # Warnings are errors in CI (and whenever WERROR=1).
 ifneq ($(CI),)
@@ -59,15 +75,17 @@ $(BUILD)/tools/mirror: USER_LDLIBS += $(PNG_LIBS)
 KMAKE = $(MAKE) -C $(KDIR) M=$(SRC) CROSSFENCE_WERROR=$(WERROR)
 
 .PHONY: all build modules test-modules user check check-harness demo bench \
-	lint sparse checkpatch setup clean install help need-kdir \
+	lint sparse checkpatch setup clean install help need-kdir kernel \
 	_check _check-harness _demo _bench _fuzz fuzz \
 	check-debug _check-debug debug-kernel debug-modules
 
 # The public targets first make sure the machine has what the project needs
 # (scripts/setup --if-needed is quiet and quick when nothing is missing), then
-# re-enter make so that KVER/KDIR are found after a fresh install.
+# re-enter make so that KVER/KDIR are found after a fresh install. Setup is
+# given the kernel chosen (or asked for): make installs no other kernel, so
+# the default does not move by itself; `scripts/setup` installs them all.
 all:
-	@$(SRC)/scripts/setup --if-needed
+	@$(SRC)/scripts/setup --if-needed --kver '$(KVER)'
 	@$(MAKE) --no-print-directory build
 
 build: modules user
@@ -82,14 +100,17 @@ help:
 	@echo "  make check-harness  prove that failures are reported (fails)"
 	@echo "  make check-debug  the suite on a debug kernel (lockdep, KASAN...)"
 	@echo "  make setup        install the Debian packages (root)"
+	@echo "Kernel: KVER=6.1, KVER=6.12 or a release (scripts/kernel --list);"
+	@echo "  default the newest supported installed. KDIR=tree, KROOT=dir."
 	@echo "Variables: KDIR=$(KDIR) KVER=$(KVER) WERROR=$(WERROR)"
 
 need-kdir:
-	@if [ ! -f "$(KDIR)/Makefile" ]; then \
-		echo "crossfence: no kernel headers at KDIR='$(KDIR)'." >&2; \
-		echo "  Run 'sudo scripts/setup' (installs linux-headers-amd64)," >&2; \
-		echo "  or pass KDIR=/path/to/a/configured/kernel/tree." >&2; \
-		exit 1; fi
+	@if [ -n "$(KERNEL_ERR)" ]; then \
+		echo "crossfence: $(KERNEL_ERR)" >&2; exit 1; fi
+
+# The first line of check, demo and bench: the kernel of the run, and why.
+kernel: need-kdir
+	@echo "crossfence: kernel $(KVER) (KDIR=$(KDIR); $(KERNEL_WHY))"
 
 modules: need-kdir
 	$(KMAKE) modules
@@ -113,28 +134,29 @@ $(BUILD)/tests/igt/%: $(SRC)/tests/igt/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 	$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
 
 check check-harness demo bench fuzz:
-	@$(SRC)/scripts/setup --if-needed
+	@$(SRC)/scripts/setup --if-needed --kver '$(KVER)'
+	@$(MAKE) --no-print-directory kernel
 	@$(MAKE) --no-print-directory _$@
 
 # CHECK_OUT=DIR: results there instead of out/check (concurrent runs)
 _check: build
-	$(SRC)/scripts/check --kver $(KVER) $(if $(CHECK_OUT),--out $(CHECK_OUT))
+	$(SRC)/scripts/check $(VM_KERNEL) $(if $(CHECK_OUT),--out $(CHECK_OUT))
 
 _check-harness: test-modules user $(HARNESS_BIN)
-	$(SRC)/scripts/check --kver $(KVER) --harness
+	$(SRC)/scripts/check $(VM_KERNEL) --harness
 
 # HOST_LOAD=N: N busy loops on the host for the whole run
 _demo: build
-	$(SRC)/scripts/demo --kver $(KVER) $(if $(HOST_LOAD),--host-load $(HOST_LOAD))
+	$(SRC)/scripts/demo $(VM_KERNEL) $(if $(HOST_LOAD),--host-load $(HOST_LOAD))
 
 _bench: build
-	$(SRC)/scripts/bench --kver $(KVER)
+	$(SRC)/scripts/bench $(VM_KERNEL)
 
 # A longer fuzz run: make fuzz FUZZ_CALLS=1000000 SEED=1234
 FUZZ_CALLS ?= 1000000
 _fuzz: build
 	FUZZ_CALLS=$(FUZZ_CALLS) $(if $(SEED),FUZZ_SEED=$(SEED)) \
-		$(SRC)/scripts/check --kver $(KVER) --no-lint --filter 'fuzz_*' \
+		$(SRC)/scripts/check $(VM_KERNEL) --no-lint --filter 'fuzz_*' \
 		--timeout 7200 --vm-timeout 7500
 
 # --- make check-debug --------------------------------------------------------
@@ -145,6 +167,9 @@ _fuzz: build
 # kernel sources of this tree, so the normal build's .ko files stay as they
 # are.
 DEBUG_TREE := $(BUILD)/debug
+# The debug kernel is of KVER's series: 6.1 or 6.12.
+DEBUG_SERIES = $(subst $(eval) ,.,$(wordlist 1,2,$(subst ., ,$(KVER))))
+DEBUG_KERNEL = CF_DEBUG_SERIES=$(DEBUG_SERIES) $(SRC)/scripts/debug-kernel/build
 DEBUG_MEM := 4096
 # loglevel=4: warnings go to the kernel log (which the check reads whole:
 # dmesg.txt) but not to the serial console. 6.1's printk writes to the
@@ -156,16 +181,16 @@ DEBUG_MEM := 4096
 DEBUG_APPEND := slub_debug=FZPU log_buf_len=8M acpi=noirq loglevel=4
 
 check-debug:
-	@$(SRC)/scripts/setup --if-needed
+	@$(SRC)/scripts/setup --if-needed --kver '$(KVER)' --debug
 	@$(MAKE) --no-print-directory _check-debug
 
 debug-kernel:
-	$(SRC)/scripts/debug-kernel/build
+	$(DEBUG_KERNEL)
 
 # Copies Kbuild, drivers/, include/, tests/kmod/ (tracked and untracked
 # sources, not kbuild output), drops sources deleted since, and builds.
 debug-modules:
-	@d=$$($(SRC)/scripts/debug-kernel/build) && \
+	@d=$$($(DEBUG_KERNEL)) && \
 	mkdir -p $(DEBUG_TREE) && \
 	(cd $(SRC) && git ls-files -co --exclude-standard -- Kbuild \
 		drivers include tests/kmod | grep -v '\.mod\.c$$' | sort) \
@@ -188,7 +213,7 @@ debug-modules:
 # lockdep and KASAN, fewer interleavings are tried (make check tries 20000).
 DEBUG_RACE_ROUNDS := 5000
 _check-debug: debug-modules user
-	@d=$$($(SRC)/scripts/debug-kernel/build) && \
+	@d=$$($(DEBUG_KERNEL)) && \
 	opts="--kver $$(cat $$d/kernelrelease) --kernel-image $$d/bzImage \
 		--moddir $$d/modroot --module-root $(DEBUG_TREE) \
 		--mem $(DEBUG_MEM) --append '$(DEBUG_APPEND)'" && \
@@ -206,7 +231,7 @@ checkpatch:
 	$(SRC)/scripts/lint checkpatch
 
 sparse: need-kdir
-	$(SRC)/scripts/lint sparse
+	KVER=$(KVER) KDIR=$(KDIR) $(SRC)/scripts/lint sparse
 
 setup:
 	$(SRC)/scripts/setup

@@ -14,6 +14,8 @@
 #include <linux/fence.h>
 #include <linux/tracepoint.h>
 
+#include <crossfence/compat.h>
+
 DECLARE_EVENT_CLASS(fence,
 		    TP_PROTO(struct fence *fence),
 		    TP_ARGS(fence),
@@ -23,10 +25,10 @@ DECLARE_EVENT_CLASS(fence,
 					      fence->ops->get_timeline_name(fence))
 				     __field(u64, context)
 				     __field(u64, seqno)),
-		    TP_fast_assign(__assign_str(driver,
-						fence->ops->get_driver_name(fence));
-				   __assign_str(timeline,
-						fence->ops->get_timeline_name(fence));
+		    TP_fast_assign(cf_assign_str(driver,
+						 fence->ops->get_driver_name(fence));
+				   cf_assign_str(timeline,
+						 fence->ops->get_timeline_name(fence));
 				   __entry->context = fence->context;
 				   __entry->seqno = fence->seqno;),
 		    TP_printk("driver=%s timeline=%s context=%llu seqno=%llu",

@@ -424,6 +424,7 @@ static void test_invalid(struct kms_dev *dev)
 	struct kms_req *req;
 	uint32_t id, handles[4] = { 0 }, pitches[4] = { 0 }, offsets[4] = { 0 };
 	struct drm_mode_create_dumb c = { .width = 64, .height = 64, .bpp = 64 };
+	int ret;
 
 	kms_fb_create(dev->fd, W, H, DRM_FORMAT_XRGB8888, &fb);
 	kms_fb_pattern(&fb, 3, false);
@@ -487,10 +488,20 @@ static void test_invalid(struct kms_dev *dev)
 	do_ioctl(dev->fd, DRM_IOCTL_MODE_CREATE_DUMB, &c);
 	handles[0] = c.handle;
 	pitches[0] = c.pitch;
-	igt_assert_eq(drmModeAddFB2(dev->fd, 64, 64, DRM_FORMAT_XRGB16161616,
-				    handles, pitches, offsets, &id, 0), 0);
-	igt_assert_eq(commit_plane(dev, o, id, 0, 0, 0, 0, 64, 64), -EINVAL);
-	drmModeRmFB(dev->fd, id);
+	/*
+	 * Linux 6.1 takes the framebuffer and refuses it at the commit; later
+	 * kernels refuse at ADDFB2 a format that none of the device's planes
+	 * supports. Either way it must never be shown.
+	 */
+	ret = drmModeAddFB2(dev->fd, 64, 64, DRM_FORMAT_XRGB16161616,
+			    handles, pitches, offsets, &id, 0);
+	if (ret == 0) {
+		igt_assert_eq(commit_plane(dev, o, id, 0, 0, 0, 0, 64, 64),
+			      -EINVAL);
+		drmModeRmFB(dev->fd, id);
+	} else {
+		igt_assert_eq(ret, -EINVAL);
+	}
 	errno = 0;
 	igt_assert(drmModeAddFB2(dev->fd, 64, 64, 0x58585858, handles, pitches,
 				 offsets, &id, 0) != 0);

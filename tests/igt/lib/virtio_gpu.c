@@ -16,6 +16,15 @@
 #include "vgem.h"
 #include "virtio_gpu.h"
 
+/*
+ * Linux 6.8: drivers of virtual machines' displays (virtio_gpu among them)
+ * show their cursor plane only to clients that know the plane's hotspot
+ * properties and say so. Bookworm's libdrm does not name the cap yet.
+ */
+#ifndef DRM_CLIENT_CAP_CURSOR_PLANE_HOTSPOT
+#define DRM_CLIENT_CAP_CURSOR_PLANE_HOTSPOT 6
+#endif
+
 static bool find_output(struct kms_dev *dev, drmModeModeInfo *mode)
 {
 	drmModeResPtr res = drmModeGetResources(dev->fd);
@@ -88,8 +97,11 @@ void __vgpu_open(struct kms_dev *dev, drmModeModeInfo *mode)
 	dev->fd = __drm_open_driver("virtio_gpu");
 	if (dev->fd < 0)
 		return;
+	/* Before 6.8 the cap is unknown (EINVAL) and the cursor shown. */
 	if (drmSetClientCap(dev->fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1) ||
 	    drmSetClientCap(dev->fd, DRM_CLIENT_CAP_ATOMIC, 1) ||
+	    (drmSetClientCap(dev->fd, DRM_CLIENT_CAP_CURSOR_PLANE_HOTSPOT, 1) &&
+	     errno != EINVAL) ||
 	    !find_output(dev, mode)) {
 		close(dev->fd);
 		dev->fd = -1;

@@ -13,6 +13,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
+#include <crossfence/compat.h>
 #include "vgem_drm.h"
 
 #include "vgem_drv.h"
@@ -144,8 +145,8 @@ vgem_prime_import_sg_table(struct drm_device *dev,
 
 	obj = drm_gem_shmem_prime_import_sg_table(dev, attach, sgt);
 	if (!IS_ERR(obj))
-		lockdep_set_class(&to_drm_gem_shmem_obj(obj)->vmap_lock,
-				  &vgem_import_vmap_lock_class);
+		cf_shmem_set_vmap_class(to_drm_gem_shmem_obj(obj),
+					&vgem_import_vmap_lock_class);
 	return obj;
 }
 
@@ -165,7 +166,7 @@ static int vgem_dumb_create(struct drm_file *file, struct drm_device *dev,
 	shmem = drm_gem_shmem_create(dev, args->size);
 	if (IS_ERR(shmem))
 		return PTR_ERR(shmem);
-	lockdep_set_class(&shmem->vmap_lock, &vgem_vmap_lock_class);
+	cf_shmem_set_vmap_class(shmem, &vgem_vmap_lock_class);
 
 	ret = drm_gem_handle_create(file, &shmem->base, &args->handle);
 	/* The handle holds the object now, or it goes. */
@@ -196,7 +197,10 @@ static const struct drm_driver vgem_driver = {
 	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
 	.prime_fd_to_handle = drm_gem_prime_fd_to_handle,
 	.gem_prime_import_sg_table = vgem_prime_import_sg_table,
+#if CF_HAS_GEM_PRIME_MMAP
+	/* From 6.6 the prime helpers mmap through the GEM object's funcs. */
 	.gem_prime_mmap = drm_gem_prime_mmap,
+#endif
 	.dumb_create = vgem_dumb_create,
 	.gem_create_object = vgem_create_object,
 #if IS_ENABLED(CONFIG_DEBUG_FS)

@@ -35,6 +35,7 @@
 #include <drm/drm_gem.h>
 #include <drm/drm_gem_shmem_helper.h>
 #include <linux/delay.h>
+#include <linux/dma-resv.h>
 #include <linux/fence.h>
 #include <linux/iosys-map.h>
 #include <linux/module.h>
@@ -491,11 +492,16 @@ static void vgem_dep_signaled(struct fence *fence, struct fence_cb *cb)
 static void vgem_job_unmap(struct drm_gem_object *obj, struct iosys_map *map)
 {
 	/*
-	 * Linux 6.1's shmem helper locks for itself; from 6.5 the unmap wants
-	 * the reservation lock, to be taken here (never in the worker).
+	 * From 6.5 the shmem helper wants the reservation lock held around
+	 * the unmap, as SUBMIT holds it around the map; 6.1's helper takes a
+	 * mutex of its own inside, in the same order as at the map. Process
+	 * context, never the engine's worker, which signals fences.
 	 */
-	if (!iosys_map_is_null(map))
-		drm_gem_shmem_vunmap(to_drm_gem_shmem_obj(obj), map);
+	if (iosys_map_is_null(map))
+		return;
+	dma_resv_lock(obj->resv, NULL);
+	drm_gem_shmem_vunmap(to_drm_gem_shmem_obj(obj), map);
+	dma_resv_unlock(obj->resv);
 }
 
 /* Process context, outside any signalling section: sleeps, frees. */

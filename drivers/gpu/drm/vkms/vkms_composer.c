@@ -38,14 +38,14 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 
-#include <asm/unaligned.h>
-
 #include <drm/drm_blend.h>
 #include <drm/drm_crtc.h>
 #include <drm/drm_debugfs_crc.h>
 #include <drm/drm_fourcc.h>
 #include <drm/drm_framebuffer.h>
 #include <drm/drm_writeback.h>
+
+#include <crossfence/compat.h>
 
 #include "vkms_drv.h"
 

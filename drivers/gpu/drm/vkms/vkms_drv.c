@@ -55,6 +55,8 @@
 #include <drm/drm_plane.h>
 #include <drm/drm_vblank.h>
 
+#include <crossfence/compat.h>
+
 #include "vkms_drv.h"
 
 #define DRIVER_NAME	"vkms"
@@ -97,6 +99,10 @@ static const struct file_operations vkms_fops = {
 	.read		= drm_read,
 	.llseek		= noop_llseek,
 	.mmap		= drm_gem_mmap,
+#if CF_HAS_FOP_FLAGS
+	/* 6.12's drm_open() refuses file operations without it. */
+	.fop_flags	= FOP_UNSIGNED_OFFSET,
+#endif
 };
 
 /*
@@ -117,8 +123,8 @@ vkms_prime_import_sg_table(struct drm_device *dev,
 
 	obj = drm_gem_shmem_prime_import_sg_table(dev, attach, sgt);
 	if (!IS_ERR(obj))
-		lockdep_set_class(&to_drm_gem_shmem_obj(obj)->vmap_lock,
-				  &vkms_import_vmap_lock_class);
+		cf_shmem_set_vmap_class(to_drm_gem_shmem_obj(obj),
+					&vkms_import_vmap_lock_class);
 	return obj;
 }
 
@@ -129,7 +135,10 @@ static const struct drm_driver vkms_driver = {
 	.prime_handle_to_fd	= drm_gem_prime_handle_to_fd,
 	.prime_fd_to_handle	= drm_gem_prime_fd_to_handle,
 	.gem_prime_import_sg_table = vkms_prime_import_sg_table,
+#if CF_HAS_GEM_PRIME_MMAP
+	/* From 6.6 the prime helpers mmap through the GEM object's funcs. */
 	.gem_prime_mmap		= drm_gem_prime_mmap,
+#endif
 	.dumb_create		= drm_gem_shmem_dumb_create,
 	.name			= DRIVER_NAME,
 	.desc			= DRIVER_DESC,

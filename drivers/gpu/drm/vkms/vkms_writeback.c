@@ -23,29 +23,43 @@ static const u32 vkms_wb_formats[] = {
 	DRM_FORMAT_ARGB8888,
 };
 
-static int vkms_wb_encoder_atomic_check(struct drm_encoder *encoder,
-					struct drm_crtc_state *crtc_state,
-					struct drm_connector_state *conn_state)
+/*
+ * A capture's framebuffer has the mode's size and one of our formats. The
+ * connector's check, not the encoder's: the encoder helper's writeback
+ * check is gone from 6.8, the connector's hook is in both 6.1 and 6.12.
+ */
+static int vkms_wb_atomic_check(struct drm_connector *conn,
+				struct drm_atomic_state *state)
 {
-	struct drm_writeback_job *job = conn_state->writeback_job;
-	const struct drm_display_mode *mode = &crtc_state->mode;
+	struct drm_connector_state *conn_state;
+	const struct drm_display_mode *mode;
+	struct drm_crtc_state *crtc_state;
+	struct drm_writeback_job *job;
 	struct drm_framebuffer *fb;
+	unsigned int i;
 
-	if (!job || !job->fb)
+	conn_state = drm_atomic_get_new_connector_state(state, conn);
+	job = conn_state->writeback_job;
+	if (!job || !job->fb || !conn_state->crtc)
 		return 0;
 	fb = job->fb;
+	crtc_state = drm_atomic_get_new_crtc_state(state, conn_state->crtc);
+	if (!crtc_state)
+		return -EINVAL;
+	mode = &crtc_state->mode;
 	if (fb->width != mode->hdisplay || fb->height != mode->vdisplay) {
-		drm_dbg_kms(encoder->dev, "writeback FB %ux%u, mode %ux%u\n",
+		drm_dbg_kms(conn->dev, "writeback FB %ux%u, mode %ux%u\n",
 			    fb->width, fb->height, mode->hdisplay,
 			    mode->vdisplay);
 		return -EINVAL;
 	}
-	return drm_atomic_helper_check_wb_encoder_state(encoder, conn_state);
+	for (i = 0; i < ARRAY_SIZE(vkms_wb_formats); i++)
+		if (fb->format->format == vkms_wb_formats[i])
+			return 0;
+	drm_dbg_kms(conn->dev, "writeback FB format %p4cc\n",
+		    &fb->format->format);
+	return -EINVAL;
 }
-
-static const struct drm_encoder_helper_funcs vkms_wb_encoder_helper_funcs = {
-	.atomic_check = vkms_wb_encoder_atomic_check,
-};
 
 static int vkms_wb_get_modes(struct drm_connector *connector)
 {
@@ -180,6 +194,7 @@ static const struct drm_connector_helper_funcs vkms_wb_conn_helper_funcs = {
 	.get_modes = vkms_wb_get_modes,
 	.prepare_writeback_job = vkms_wb_prepare_job,
 	.cleanup_writeback_job = vkms_wb_cleanup_job,
+	.atomic_check = vkms_wb_atomic_check,
 	.atomic_commit = vkms_wb_atomic_commit,
 };
 
@@ -205,7 +220,7 @@ int vkms_writeback_init(struct vkms_output *out)
 	drm_connector_helper_add(&out->wb.base, &vkms_wb_conn_helper_funcs);
 	ret = drm_writeback_connector_init(&out->vkms->drm, &out->wb,
 					   &vkms_wb_conn_funcs,
-					   &vkms_wb_encoder_helper_funcs,
+					   NULL,
 					   vkms_wb_formats,
 					   ARRAY_SIZE(vkms_wb_formats),
 					   drm_crtc_mask(&out->crtc));
