@@ -30,6 +30,29 @@
 
 static char ko_path[PATH_MAX];
 
+/*
+ * After an unload test, with vkms loaded again: drop the vgem buffer and
+ * the vgem file, then check that the new vkms lights a CRTC.
+ */
+static void release_and_check(int vgem, struct kms_vgem_bo *bo)
+{
+	struct drm_gem_close cl = { .handle = bo->handle };
+	drmModeModeInfo mode = kms_mode(160, 120);
+	struct kms_dev dev;
+	struct kms_fb front;
+
+	munmap(bo->map, bo->size);
+	close(bo->dmabuf_fd);
+	igt_ioctl(vgem, DRM_IOCTL_GEM_CLOSE, &cl);
+	close(vgem);
+	kms_open(&dev);
+	kms_fb_create(dev.fd, 160, 120, DRM_FORMAT_XRGB8888, &front);
+	kms_modeset(&dev, &dev.out[0], &mode, &front);
+	kms_disable(&dev, &dev.out[0]);
+	kms_fb_destroy(&front);
+	kms_close(&dev);
+}
+
 /* Was @path built for the running kernel? (its vermagic starts so) */
 static bool built_for_me(const char *path)
 {
@@ -201,21 +224,7 @@ static void test_unload_gated(void)
 	close(sf);
 	igt_assert_eq(load(""), 0);
 
-	munmap(bo.map, bo.size);
-	close(bo.dmabuf_fd);
-	{
-		struct drm_gem_close cl = { .handle = bo.handle };
-
-		igt_ioctl(vgem, DRM_IOCTL_GEM_CLOSE, &cl);
-	}
-	close(vgem);
-	/* and it works */
-	kms_open(&dev);
-	kms_fb_create(dev.fd, 160, 120, DRM_FORMAT_XRGB8888, &front);
-	kms_modeset(&dev, &dev.out[0], &mode, &front);
-	kms_disable(&dev, &dev.out[0]);
-	kms_fb_destroy(&front);
-	kms_close(&dev);
+	release_and_check(vgem, &bo);
 }
 
 #ifdef VGEM_SUBMIT_HANG
@@ -282,22 +291,8 @@ static void test_unload_worker(void)
 	close(job);
 	igt_assert_eq(load(""), 0);
 
-	munmap(bo.map, bo.size);
-	close(bo.dmabuf_fd);
-	{
-		struct drm_gem_close cl = { .handle = bo.handle };
-
-		igt_ioctl(vgem, DRM_IOCTL_GEM_CLOSE, &cl);
-	}
-	close(vgem);
-	/* and it works, with the default gate=1 */
-	kms_open(&dev);
 	igt_assert_eq(kms_param_get("gate"), 1);
-	kms_fb_create(dev.fd, 160, 120, DRM_FORMAT_XRGB8888, &front);
-	kms_modeset(&dev, &dev.out[0], &mode, &front);
-	kms_disable(&dev, &dev.out[0]);
-	kms_fb_destroy(&front);
-	kms_close(&dev);
+	release_and_check(vgem, &bo);
 }
 #else
 static void test_unload_worker(void)
