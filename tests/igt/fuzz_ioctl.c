@@ -2212,30 +2212,45 @@ static void set_hang_ms(const char *value)
 /*
  * vkms as it was before the fuzzer: every output off, every plane off, and
  * every other property back to its value (alpha, zpos, blend mode...), so
- * that the tests after this one start from a known state.
+ * that the tests after this one start from a known state. If that commit
+ * is refused, a second one only turns every output and plane off (so the
+ * next program can still light them), and the refusal is the failure.
  */
-static void kms_restore(const struct topo *t)
+static int kms_restore_pass(const struct topo *t, bool all)
 {
 	struct kms_dev dev;
 	struct kms_req *req;
+	int ret;
 
 	kms_open(&dev);
 	req = kms_req_new(&dev);
 	for (int i = 0; i < t->nprops; i++) {
 		const struct kprop *kp = &t->props[i];
-		uint64_t v = kp->init;
+		bool off = kp->kind == K_FB || kp->kind == K_CRTC ||
+			   kp->kind == K_MODE || kp->kind == K_ACTIVE;
 
 		if (kp->immutable || kp->kind == K_INFENCE ||
-		    kp->kind == K_OUTPTR || !strcmp(kp->name, "DPMS"))
+		    kp->kind == K_OUTPTR || !strcmp(kp->name, "DPMS") ||
+		    (!all && !off))
 			continue;
-		if (kp->kind == K_FB || kp->kind == K_CRTC ||
-		    kp->kind == K_MODE || kp->kind == K_ACTIVE)
-			v = 0;
-		kms_req_set_raw(req, kp->obj, kp->prop, v);
+		kms_req_set_raw(req, kp->obj, kp->prop, off ? 0 : kp->init);
 	}
-	igt_assert_eq(kms_req_commit(req, DRM_MODE_ATOMIC_ALLOW_MODESET), 0);
+	ret = kms_req_commit(req, DRM_MODE_ATOMIC_ALLOW_MODESET);
 	kms_req_free(req);
 	kms_close(&dev);
+	return ret;
+}
+
+static void kms_restore(const struct topo *t)
+{
+	int ret = kms_restore_pass(t, true);
+
+	if (ret) {
+		int off = kms_restore_pass(t, false);
+
+		igt_assert_f(false, "restoring vkms's properties: %s (turning every output off instead: %s)\n",
+			     strerror(-ret), off ? strerror(-off) : "done");
+	}
 }
 
 static long env_long(const char *name, long def)
@@ -2297,6 +2312,33 @@ static void report_stall(const pid_t *pid)
 	}
 }
 
+/*
+ * What a run changes, put back however it ends: its workers killed, the
+ * hang check as it was, the engines drained and vkms restored.
+ */
+struct fuzz_undo {
+	pid_t pid[PROCS];
+	char hang[32];
+	const struct topo *before;	/* NULL: vkms left alone */
+};
+
+static void fuzz_undo(void *arg)
+{
+	struct fuzz_undo *u = arg;
+	char why[256];
+
+	for (int i = 0; i < PROCS; i++)
+		if (u->pid[i] > 0)
+			kill(u->pid[i], SIGKILL);
+	while (wait(NULL) > 0)
+		;
+	set_hang_ms(u->hang);
+	for (int i = 0; i < 200 && !engines_idle(why, sizeof(why)); i++)
+		usleep(100000);
+	if (u->before)
+		kms_restore(u->before);
+}
+
 static void fuzz_run(const struct mode *mode)
 {
 	const char *seeds = getenv("FUZZ_SEED");
@@ -2305,8 +2347,9 @@ static void fuzz_run(const struct mode *mode)
 	bool vkms = env_long("FUZZ_VKMS", 1);
 	long budget = env_long("FUZZ_CALLS", 100000) / (vkms ? 2 : 1);
 	long hang = module_param_read("vgem", "hang_ms");
-	char old[32], why[256] = "";
-	pid_t pid[PROCS];
+	char why[256] = "";
+	static struct fuzz_undo undo;
+	pid_t *pid = undo.pid;
 	int respawns = 0, deaths = 0;
 	double t0 = igt_now(), seen_at = t0, shown_at = t0;
 	long seen_calls = 0;
@@ -2329,7 +2372,10 @@ static void fuzz_run(const struct mode *mode)
 		close(kfd);
 	}
 	max_s = env_long("FUZZ_MAX_S", 480 * ((budget + 49999) / 50000));
-	snprintf(old, sizeof(old), "%ld", hang);
+	memset(&undo, 0, sizeof(undo));
+	snprintf(undo.hang, sizeof(undo.hang), "%ld", hang);
+	undo.before = mode->kms ? &before : NULL;
+	igt_cleanup_push(fuzz_undo, &undo);
 	/* Hung jobs are part of the mix: let the hang check be quick. */
 	set_hang_ms("50");
 	igt_set_timeout(1200);
@@ -2375,12 +2421,7 @@ static void fuzz_run(const struct mode *mode)
 			late = now - t0 > max_s;
 			if (stalled || late) {
 				report_stall(pid);
-				for (i = 0; i < PROCS; i++)
-					if (pid[i] > 0)
-						kill(pid[i], SIGKILL);
-				while (wait(NULL) > 0)
-					;
-				set_hang_ms(old);
+				/* fuzz_undo() kills the workers. */
 				igt_assert_f(false, "%s %ld s (seed %llu, %ld calls started)\n",
 					     stalled ? "no call started in" :
 					     "still running after",
@@ -2421,7 +2462,7 @@ static void fuzz_run(const struct mode *mode)
 				worker_process(i, seed + respawns * 1000003ull);
 		}
 	}
-	set_hang_ms(old);
+	set_hang_ms(undo.hang);
 	igt_info("fuzz %s: %ld calls in %.1f s, %d planned exits, %ld interrupted by the guard\n",
 		 mode->name, budget, igt_now() - t0, respawns,
 		 atomic_load(&sh->interrupted));
@@ -2470,8 +2511,7 @@ static void fuzz_run(const struct mode *mode)
 	for (int i = 0; i < 200 && !engines_idle(why, sizeof(why)); i++)
 		usleep(100000);
 	igt_assert_f(engines_idle(why, sizeof(why)), "still queued: %s", why);
-	if (mode->kms)
-		kms_restore(&before);
+	igt_cleanup_pop(&undo, true);
 	munmap(sh, sizeof(*sh));
 }
 
