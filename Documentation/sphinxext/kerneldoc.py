@@ -42,8 +42,13 @@ HIGHLIGHTS = [
 ]
 
 
+def escape(text):
+    """Plain comment text: no emphasis, substitution or reference markup."""
+    return re.sub(r"([*|`]|_(?!\w))", r"\\\1", text)
+
+
 def highlight(line):
-    """Kernel-doc's highlights as reST literals; the rest escaped of * and |."""
+    """Kernel-doc's highlights as reST literals, the rest escaped."""
     out, pos = [], 0
     spans = []
     for rx, strip in HIGHLIGHTS:
@@ -57,14 +62,14 @@ def highlight(line):
                 text = text[1:]
             spans.append((m.start(), m.end(), text))
     for s, e, text in sorted(spans):
-        out.append(re.sub(r"([*|`])", r"\\\1", line[pos:s]))
+        out.append(escape(line[pos:s]))
         if s and (line[s - 1].isalnum() or line[s - 1] == "_"):
             out.append("\\ ")
         out.append("``%s``" % text)
         if e < len(line) and (line[e].isalnum() or line[e] == "_"):
             out.append("\\ ")
         pos = e
-    out.append(re.sub(r"([*|`])", r"\\\1", line[pos:]))
+    out.append(escape(line[pos:]))
     return "".join(out)
 
 
