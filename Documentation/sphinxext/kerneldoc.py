@@ -14,13 +14,16 @@ inserts the text of the ``DOC: TITLE`` comment of that file, and::
        :export:
 
 the kernel-doc comment of every function the file exports with
-``EXPORT_SYMBOL*()``, in the order of the exports. Without an option, every
-kernel-doc comment of the file is inserted (structures of a header).
+``EXPORT_SYMBOL*()``, in the order of the exports (an export without one
+is left out). Without an option, every kernel-doc comment of the file is
+inserted (the structures and inline functions of a header).
 
 Paths are relative to the top of the tree (``kerneldoc_srctree`` in
 conf.py). In the comment text, ``@name`` (a parameter), ``func()``,
 ``&struct name``, ``&name.member`` and ``%CONSTANT`` are shown as code, as
-kernel-doc highlights them; the rest is reStructuredText.
+kernel-doc highlights them; the rest is reStructuredText, with ``*``,
+``|``, backquotes and word-final ``_`` taken literally, and blank lines
+added around lists (C comments seldom have them).
 """
 import os
 import re
@@ -33,13 +36,11 @@ COMMENT = re.compile(r"/\*\*[ \t]*\n(.*?)\*/", re.S)
 EXPORT = re.compile(r"^EXPORT_SYMBOL(?:_GPL)?\((\w+)\)", re.M)
 PARAM = re.compile(r"^@(\w+(?:\.\.\.)?|\.\.\.)\s*:\s*(.*)$")
 SECTION = re.compile(r"^(Return|Returns|Context|Note|Notes|Example)s?:\s*(.*)$")
-HIGHLIGHTS = [
-    (re.compile(r"&(?:struct|enum|union|typedef) \w+"), None),
-    (re.compile(r"&\w+(?:(?:\.|->)\w+)*"), 1),
-    (re.compile(r"@\w+(?:(?:\.|->)\w+)*"), 1),
-    (re.compile(r"%\w+"), 1),
-    (re.compile(r"\b\w+\(\)"), None),
-]
+# &struct name, &name.member, @param->member, %CONSTANT, function()
+HIGHLIGHTS = [re.compile(r"&(?:struct|enum|union|typedef) \w+"),
+              re.compile(r"[&@]\w+(?:(?:\.|->)\w+)*"),
+              re.compile(r"%\w+"),
+              re.compile(r"\b\w+\(\)")]
 
 
 def escape(text):
@@ -49,18 +50,11 @@ def escape(text):
 
 def highlight(line):
     """Kernel-doc's highlights as reST literals, the rest escaped."""
-    out, pos = [], 0
-    spans = []
-    for rx, strip in HIGHLIGHTS:
+    out, pos, spans = [], 0, []
+    for rx in HIGHLIGHTS:
         for m in rx.finditer(line):
-            if any(m.start() < e and s < m.end() for s, e, _ in spans):
-                continue
-            text = m.group(0)
-            if strip:
-                text = text[1:]
-            elif text.startswith("&"):
-                text = text[1:]
-            spans.append((m.start(), m.end(), text))
+            if not any(m.start() < e and s < m.end() for s, e, _ in spans):
+                spans.append((m.start(), m.end(), m.group(0).lstrip("&@%")))
     for s, e, text in sorted(spans):
         out.append(escape(line[pos:s]))
         if s and (line[s - 1].isalnum() or line[s - 1] == "_"):
@@ -73,7 +67,7 @@ def highlight(line):
     return "".join(out)
 
 
-ITEM = re.compile(r"^(\s*)(?:[-*]|\d+\.)\s")
+ITEM = re.compile(r"^(\s*)(?:-|\d+\.)\s")
 
 
 def blank_around_lists(lines):
@@ -112,7 +106,7 @@ def comments(text):
         yield text.count("\n", 0, m.start()) + 2, lines, m.end()
 
 
-def render(name, lines, proto):
+def render(lines, proto):
     """A kernel-doc comment (not a DOC: one) as reST lines."""
     title, _, purpose = lines[0].partition(" - ")
     out = [".. rubric:: ``%s``" % title.strip(), ""]
@@ -133,7 +127,8 @@ def render(name, lines, proto):
             body.append("**%s:** %s" % (m.group(1), highlight(m.group(2)))
                         if m else highlight(l))
     if params:
-        out += ["**%s**" % ("Members" if " " in title.strip()
+        kind = title.split()[0]
+        out += ["**%s**" % ("Members" if kind in ("struct", "union", "enum")
                             else "Parameters"), ""]
         for p, desc in params:
             out += ["``%s``" % p, "   " + (highlight(desc) or "-"), ""]
@@ -194,7 +189,7 @@ class KernelDoc(Directive):
             for name in names:
                 if name in docs:
                     first, lines, proto = docs[name]
-                    add(render(name, lines, proto), first)
+                    add(render(lines, proto), first)
         node = nodes.section()
         node.document = self.state.document
         self.state.nested_parse(rst, 0, node)
