@@ -77,7 +77,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(SRC) CROSSFENCE_WERROR=$(WERROR)
 .PHONY: all build modules test-modules user check check-harness demo bench \
 	lint sparse checkpatch setup clean install help need-kdir kernel \
 	_check _check-harness _demo _bench _fuzz fuzz \
-	check-debug _check-debug debug-kernel debug-modules
+	check-debug _check-debug debug-kernel debug-modules docs
 
 # The public targets first make sure the machine has what the project needs
 # (scripts/setup --if-needed is quiet and quick when nothing is missing), then
@@ -100,6 +100,7 @@ help:
 	@echo "  make check-harness  prove that failures are reported (fails)"
 	@echo "  make check-debug  the suite on a debug kernel (lockdep, KASAN...)"
 	@echo "  make setup        install the Debian packages (root)"
+	@echo "  make docs         HTML documentation into out/docs (Sphinx)"
 	@echo "Kernel: KVER=6.1, KVER=6.12 or a release (scripts/kernel --list);"
 	@echo "  default the newest supported installed. KDIR=tree, KROOT=dir."
 	@echo "Variables: KDIR=$(KDIR) KVER=$(KVER) WERROR=$(WERROR)"
@@ -235,6 +236,17 @@ sparse: need-kdir
 
 setup:
 	$(SRC)/scripts/setup
+
+# Documentation/ as HTML in out/docs, warnings as errors. Debian's
+# python3-sphinx (scripts/setup) belongs to /usr/bin/python3, which is
+# used when it exists, whatever python3 comes first in PATH. The
+# kernel-doc directive is Documentation/sphinxext/kerneldoc.py.
+DOCS_PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
+docs:
+	@$(DOCS_PYTHON) -c 'import sphinx' 2>/dev/null || { \
+		echo "crossfence: Sphinx is missing for $(DOCS_PYTHON);" \
+			"run 'sudo scripts/setup' (python3-sphinx)" >&2; exit 1; }
+	$(DOCS_PYTHON) -m sphinx -W -b html $(SRC)/Documentation $(OUT)/docs
 
 # Without the test-only modules of tests/kmod/ (modules.order without them).
 install: modules
