@@ -35,6 +35,20 @@ WERROR ?= 1
 endif
 WERROR ?= 0
 
+# Quiet output as kbuild prints it ("  CC      tests/igt/kms_flip"); V=1
+# prints every command in full instead, here and in kbuild (V is passed on).
+# Compiler warnings and errors show either way.
+V ?= 0
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+# $(call show,CC,$@): the short line, in quiet mode only; the path is the
+# target's, relative to the tree (build/ left out, as for the programs).
+show = $(if $(Q),@printf '  %-7s %s\n' '$(1)' \
+	'$(patsubst $(SRC)/%,%,$(patsubst $(BUILD)/%,%,$(2)))')
+
 BUILD := $(SRC)/build
 OUT := $(SRC)/out
 
@@ -72,7 +86,8 @@ $(BUILD)/tools/flipdemo: USER_LDLIBS += $(PNG_LIBS)
 $(BUILD)/tools/mirror: USER_CFLAGS += $(PNG_CFLAGS)
 $(BUILD)/tools/mirror: USER_LDLIBS += $(PNG_LIBS)
 
-KMAKE = $(MAKE) -C $(KDIR) M=$(SRC) CROSSFENCE_WERROR=$(WERROR)
+KMAKE = $(MAKE) $(if $(Q),--no-print-directory) -C $(KDIR) M=$(SRC) \
+	CROSSFENCE_WERROR=$(WERROR) V=$(V)
 
 .PHONY: all build modules test-modules user check check-harness demo bench \
 	lint sparse checkpatch setup clean install help need-kdir kernel \
@@ -103,6 +118,7 @@ help:
 	@echo "  make docs         HTML documentation into out/docs (Sphinx)"
 	@echo "Kernel: KVER=6.1, KVER=6.12 or a release (scripts/kernel --list);"
 	@echo "  default the newest supported installed. KDIR=tree, KROOT=dir."
+	@echo "  V=1 prints the build's commands in full."
 	@echo "Variables: KDIR=$(KDIR) KVER=$(KVER) WERROR=$(WERROR)"
 
 need-kdir:
@@ -114,17 +130,18 @@ kernel: need-kdir
 	@echo "crossfence: kernel $(KVER) (KDIR=$(KDIR); $(KERNEL_WHY))"
 
 modules: need-kdir
-	$(KMAKE) modules
+	$(Q)$(KMAKE) modules
 
 # kbuild needs its own tree; the harness WARN module is test-only.
 test-modules: need-kdir
-	$(KMAKE) CROSSFENCE_TEST_MODULES=1 modules
+	$(Q)$(KMAKE) CROSSFENCE_TEST_MODULES=1 modules
 
 user: $(IGT_BINS) $(TOOL_BINS)
 
 $(BUILD)/tools/%: $(SRC)/tools/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
+	$(call show,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
 
 $(BUILD)/tests/igt/%: $(SRC)/tests/igt/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 	@mkdir -p $(dir $@)
@@ -132,7 +149,8 @@ $(BUILD)/tests/igt/%: $(SRC)/tests/igt/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 		echo "crossfence: libdrm not found by pkg-config;" \
 			"run 'sudo scripts/setup' (libdrm-dev, pkg-config)" >&2; \
 		exit 1; fi
-	$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
+	$(call show,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
 
 check check-harness demo bench fuzz:
 	@$(SRC)/scripts/setup --if-needed --kver '$(KVER)'
@@ -202,7 +220,8 @@ debug-modules:
 	mv $(DEBUG_TREE)/.sources.new $(DEBUG_TREE)/.sources && \
 	tar -C $(SRC) -cf - -T $(DEBUG_TREE)/.sources | \
 		tar -C $(DEBUG_TREE) -xf - && \
-	$(MAKE) -C $$d/kdir M=$(DEBUG_TREE) CROSSFENCE_WERROR=$(WERROR) modules
+	$(MAKE) -C $$d/kdir M=$(DEBUG_TREE) CROSSFENCE_WERROR=$(WERROR) \
+		V=$(V) modules
 
 # Two boots, each to stay inside its 1500 s VM limit on a machine twice as
 # slow as ours: the suite but the fuzzer (then kmemleak), and the fuzzer
@@ -254,5 +273,6 @@ install: modules
 	$(KMAKE) CROSSFENCE_NO_TEST_MODULES=1 modules_install
 
 clean:
-	-[ -f "$(KDIR)/Makefile" ] && $(KMAKE) clean
-	rm -rf $(BUILD)
+	$(Q)-[ -f "$(KDIR)/Makefile" ] && $(KMAKE) clean
+	$(call show,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)
