@@ -267,10 +267,37 @@ docs:
 			"run 'sudo scripts/setup' (python3-sphinx)" >&2; exit 1; }
 	$(DOCS_PYTHON) -m sphinx -W -b html $(SRC)/Documentation $(OUT)/docs
 
-# Without the test-only modules of tests/kmod/ (modules.order without them).
-install: modules
-	$(KMAKE) CROSSFENCE_NO_TEST_MODULES=1 modules
-	$(KMAKE) CROSSFENCE_NO_TEST_MODULES=1 modules_install
+# The drivers (fence.ko, vgem.ko, vkms.ko) and the vgem uapi header, never
+# the test-only modules: they are built again without them
+# (CROSSFENCE_NO_TEST_MODULES=1, see ./Kbuild), so that kbuild's
+# modules.order, which modules_install follows, names the drivers alone.
+# The modules go to INSTALL_MOD_PATH/lib/modules/KVER/updates (updates
+# comes before the kernel's own directory for modprobe: our vgem and vkms
+# replace the stock ones), the header to DESTDIR/usr/include/drm.
+# INSTALL_MOD_PATH defaults to DESTDIR: `make install DESTDIR=/tmp/x`
+# stages everything under /tmp/x. depmod runs for the real system only
+# (no INSTALL_MOD_PATH); a staged tree is the packager's to index (kbuild's
+# own depmod step skips itself on Debian's headers: no System.map).
+# Unsigned: Debian's headers enable CONFIG_MODULE_SIG_ALL but do not ship
+# Debian's signing key, so kbuild's signing step could only fail; DKMS
+# signs with its own key (Documentation/packaging.rst).
+INSTALL_MOD_PATH ?= $(DESTDIR)
+INSTALL_MOD_DIR ?= updates
+INCLUDEDIR ?= /usr/include
+install: need-kdir
+	$(Q)$(KMAKE) CROSSFENCE_NO_TEST_MODULES=1 modules
+	$(Q)$(KMAKE) CROSSFENCE_NO_TEST_MODULES=1 CONFIG_MODULE_SIG_ALL= \
+		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
+	$(call show,INSTALL,$(DESTDIR)$(INCLUDEDIR)/drm/vgem_drm.h)
+	$(Q)install -D -m 0644 $(SRC)/include/uapi/drm/vgem_drm.h \
+		$(DESTDIR)$(INCLUDEDIR)/drm/vgem_drm.h
+	$(Q)if [ -z "$(INSTALL_MOD_PATH)" ]; then \
+		$(if $(Q),echo '  DEPMOD  $(KVER)';) depmod -a $(KVER); fi
+	@d=$(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR); \
+	echo "crossfence: installed under $$d:"; \
+	(cd $$d && find . -name '*.ko*' | sed 's|^\./|  |' | sort); \
+	echo "crossfence: installed $(DESTDIR)$(INCLUDEDIR)/drm/vgem_drm.h"
 
 clean:
 	$(Q)-[ -f "$(KDIR)/Makefile" ] && $(KMAKE) clean
