@@ -206,22 +206,25 @@ check-debug:
 debug-kernel:
 	$(DEBUG_KERNEL)
 
-# Copies Kbuild, drivers/, include/, tests/kmod/ (tracked and untracked
-# sources, not kbuild output), drops sources deleted since, and builds.
+# Copies Kbuild, drivers/, include/, tests/kmod/, scripts/version (tracked
+# and untracked sources, not kbuild output), drops sources deleted since,
+# writes this tree's version to VERSION (the copy has no .git), and builds.
 debug-modules:
 	@d=$$($(DEBUG_KERNEL)) && \
 	mkdir -p $(DEBUG_TREE) && \
 	(cd $(SRC) && git ls-files -co --exclude-standard -- Kbuild \
-		drivers include tests/kmod | grep -v '\.mod\.c$$' | sort) \
+		drivers include tests/kmod scripts/version | \
+		grep -v '\.mod\.c$$' | sort) \
 		>$(DEBUG_TREE)/.sources.new && \
+	$(SRC)/scripts/version >$(DEBUG_TREE)/VERSION && \
 	touch $(DEBUG_TREE)/.sources && \
 	comm -23 $(DEBUG_TREE)/.sources $(DEBUG_TREE)/.sources.new | \
 		(cd $(DEBUG_TREE) && xargs -r rm -f) && \
 	mv $(DEBUG_TREE)/.sources.new $(DEBUG_TREE)/.sources && \
 	tar -C $(SRC) -cf - -T $(DEBUG_TREE)/.sources | \
 		tar -C $(DEBUG_TREE) -xf - && \
-	$(MAKE) -C $$d/kdir M=$(DEBUG_TREE) CROSSFENCE_WERROR=$(WERROR) \
-		V=$(V) modules
+	$(MAKE) $(if $(Q),--no-print-directory) -C $$d/kdir M=$(DEBUG_TREE) \
+		CROSSFENCE_WERROR=$(WERROR) V=$(V) modules
 
 # Two boots, each to stay inside its 1500 s VM limit on a machine twice as
 # slow as ours: the suite but the fuzzer (then kmemleak), and the fuzzer

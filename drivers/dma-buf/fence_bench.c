@@ -43,6 +43,7 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <crossfence/version.h>
 
 static unsigned int iters = 4000;
 module_param(iters, uint, 0444);
@@ -1013,5 +1014,6 @@ module_init(fence_bench_init);
 module_exit(fence_bench_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(CROSSFENCE_VERSION);
 MODULE_DESCRIPTION("crossfence: fence core benchmark against dma_fence");
 MODULE_AUTHOR("crossfence developers");

@@ -24,6 +24,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/sched/mm.h>
+#include <crossfence/version.h>
 
 #define CREATE_TRACE_POINTS
 #include "fence_trace.h"
@@ -987,5 +988,6 @@ module_init(fence_module_init);
 module_exit(fence_module_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(CROSSFENCE_VERSION);
 MODULE_DESCRIPTION("crossfence: cross-device synchronization fences");
 MODULE_AUTHOR("crossfence developers");

@@ -22,6 +22,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <crossfence/version.h>
 
 static unsigned int race_rounds = 20000;
 module_param(race_rounds, uint, 0444);
@@ -2302,5 +2303,6 @@ static void __exit fence_selftests_exit(void)
 module_init(fence_selftests_init);
 module_exit(fence_selftests_exit);
 MODULE_LICENSE("GPL");
+MODULE_VERSION(CROSSFENCE_VERSION);
 MODULE_DESCRIPTION("crossfence fence core selftests (KTAP on load)");
 MODULE_AUTHOR("crossfence developers");

@@ -24,6 +24,7 @@
 #include <linux/spinlock.h>
 #include <linux/sync_file.h>
 #include <linux/uaccess.h>
+#include <crossfence/version.h>
 
 #include "cf_timeline.h"
 
@@ -287,5 +288,6 @@ static void __exit cf_tl_exit(void)
 module_init(cf_tl_init);
 module_exit(cf_tl_exit);
 MODULE_LICENSE("GPL");
+MODULE_VERSION(CROSSFENCE_VERSION);
 MODULE_DESCRIPTION("crossfence test-only dma_fence timeline (sw_sync-like)");
 MODULE_AUTHOR("crossfence developers");

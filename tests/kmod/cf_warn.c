@@ -6,6 +6,7 @@
  */
 #include <linux/bug.h>
 #include <linux/module.h>
+#include <crossfence/version.h>
 
 static int __init cf_warn_init(void)
 {
@@ -20,5 +21,6 @@ static void __exit cf_warn_exit(void)
 module_init(cf_warn_init);
 module_exit(cf_warn_exit);
 MODULE_LICENSE("GPL");
+MODULE_VERSION(CROSSFENCE_VERSION);
 MODULE_DESCRIPTION("crossfence test bed: WARN on load (test-only)");
 MODULE_AUTHOR("crossfence developers");

@@ -14,6 +14,7 @@
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <crossfence/compat.h>
+#include <crossfence/version.h>
 #include "vgem_drm.h"
 
 #include "vgem_drv.h"
@@ -295,3 +296,4 @@ module_exit(vgem_exit);
 MODULE_AUTHOR("crossfence developers");
 MODULE_DESCRIPTION(DRIVER_DESC);
 MODULE_LICENSE("GPL");
+MODULE_VERSION(CROSSFENCE_VERSION);

@@ -56,6 +56,7 @@
 #include <drm/drm_vblank.h>
 
 #include <crossfence/compat.h>
+#include <crossfence/version.h>
 
 #include "vkms_drv.h"
 
@@ -320,3 +321,5 @@ module_exit(vkms_exit);
 
 MODULE_DESCRIPTION(DRIVER_DESC);
 MODULE_LICENSE("GPL");
+MODULE_AUTHOR("crossfence developers");
+MODULE_VERSION(CROSSFENCE_VERSION);
