@@ -92,7 +92,8 @@ KMAKE = $(MAKE) $(if $(Q),--no-print-directory) -C $(KDIR) M=$(SRC) \
 .PHONY: all build modules test-modules user check check-harness demo bench \
 	lint sparse checkpatch setup clean install help need-kdir kernel \
 	_check _check-harness _demo _bench _fuzz fuzz \
-	check-debug _check-debug debug-kernel debug-modules docs
+	check-debug _check-debug debug-kernel debug-modules docs \
+	dkms-install dkms-remove
 
 # The public targets first make sure the machine has what the project needs
 # (scripts/setup --if-needed is quiet and quick when nothing is missing), then
@@ -116,6 +117,8 @@ help:
 	@echo "  make check-debug  the suite on a debug kernel (lockdep, KASAN...)"
 	@echo "  make setup        install the Debian packages (root)"
 	@echo "  make docs         HTML documentation into out/docs (Sphinx)"
+	@echo "  make install      the drivers and vgem_drm.h (DESTDIR=...)"
+	@echo "  make dkms-install  the drivers under DKMS (dkms-remove undoes)"
 	@echo "Kernel: KVER=6.1, KVER=6.12 or a release (scripts/kernel --list);"
 	@echo "  default the newest supported installed. KDIR=tree, KROOT=dir."
 	@echo "  V=1 prints the build's commands in full."
@@ -301,6 +304,14 @@ install: need-kdir
 	echo "crossfence: installed under $$d:"; \
 	(cd $$d && find . -name '*.ko*' | sed 's|^\./|  |' | sort); \
 	echo "crossfence: installed $(DESTDIR)$(INCLUDEDIR)/drm/vgem_drm.h"
+
+# DKMS (dkms.conf, scripts/dkms, Documentation/packaging.rst): the drivers
+# for every installed 6.1 and 6.12 kernel, in updates/dkms, rebuilt by DKMS
+# for each new kernel of those series; dkms-remove takes them all out.
+# Root and Debian's dkms (not installed by setup: make check has no use for
+# it). DKMS_ROOT=DIR: a dry run, DKMS's trees under DIR.
+dkms-install dkms-remove:
+	$(SRC)/scripts/dkms $(@:dkms-%=%) $(if $(DKMS_ROOT),--root $(DKMS_ROOT))
 
 clean:
 	$(Q)-[ -f "$(KDIR)/Makefile" ] && $(KMAKE) clean
