@@ -302,7 +302,8 @@ install: need-kdir
 		$(if $(Q),echo '  DEPMOD  $(KVER)';) depmod -a $(KVER); fi
 	@d=$(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR); \
 	echo "crossfence: installed under $$d:"; \
-	(cd $$d && find . -name '*.ko*' | sed 's|^\./|  |' | sort); \
+	(cd $$d && find . -name 'fence.ko*' -o -name 'vgem.ko*' -o \
+		-name 'vkms.ko*' | sed 's|^\./|  |' | sort); \
 	echo "crossfence: installed $(DESTDIR)$(INCLUDEDIR)/drm/vgem_drm.h"
 
 # DKMS (dkms.conf, scripts/dkms, Documentation/packaging.rst): the drivers
