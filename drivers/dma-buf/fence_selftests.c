@@ -23,6 +23,8 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
+#include <crossfence/compat.h>
+
 static unsigned int race_rounds = 20000;
 module_param(race_rounds, uint, 0444);
 MODULE_PARM_DESC(race_rounds, "Rounds of each two-CPU race (default 20000)");
@@ -2295,6 +2297,117 @@ static int test_import_put_pending(void)
 	return st_result();
 }
 
+/* ---- deadlines across the bridge ------------------------------------- */
+
+#if CF_HAS_DMA_FENCE_DEADLINE
+/* A foreign dma_fence whose driver records the deadlines it is given. */
+struct st_dma_deadline {
+	struct st_dma d;
+	atomic_t calls;
+	ktime_t seen;
+	bool lock_held;
+};
+
+static void st_dma_set_deadline(struct dma_fence *f, ktime_t deadline)
+{
+	struct st_dma_deadline *dd = container_of(f, struct st_dma_deadline,
+						  d.base);
+
+	dd->seen = deadline;
+	dd->lock_held = st_lock_held(f->lock);
+	atomic_inc(&dd->calls);
+}
+
+static const struct dma_fence_ops st_dma_deadline_ops = {
+	.get_driver_name = st_dma_name,
+	.get_timeline_name = st_dma_name,
+	.release = st_dma_release,
+	.set_deadline = st_dma_set_deadline,
+};
+
+/* dma_fence_set_deadline() on our export reaches our fence's hook. */
+static int test_deadline_export(void)
+{
+	struct st_fence *s = st_new_deadline();
+	ktime_t t = ktime_add_ms(ktime_get(), 16);
+	struct dma_fence *d;
+
+	if (!s)
+		return -ENOMEM;
+	d = fence_to_dma_fence(&s->base);
+	if (IS_ERR(d)) {
+		fence_put(&s->base);
+		return PTR_ERR(d);
+	}
+	dma_fence_set_deadline(d, t);
+	CHECK_EQ(atomic_read(&s->deadline_calls), 1);
+	CHECK(s->deadline_fence == &s->base);
+	CHECK_EQ(s->deadline_seen, t);
+	/* The lock the export shares with our fence was not held. */
+	CHECK(!s->lock_held_in_deadline);
+	/* Forwarded again; our hook keeps the earlier one. */
+	dma_fence_set_deadline(d, ktime_add_ms(t, 8));
+	CHECK_EQ(atomic_read(&s->deadline_calls), 2);
+	CHECK_EQ(atomic_read(&s->deadline_moves), 1);
+	CHECK_EQ(atomic64_read(&s->earliest), t);
+	fence_signal(&s->base);
+	CHECK(dma_fence_is_signaled(d));
+	dma_fence_set_deadline(d, ktime_sub_ms(t, 8));
+	CHECK_EQ(atomic_read(&s->deadline_calls), 2);
+	dma_fence_put(d);
+	fence_put(&s->base);
+	return st_result();
+}
+
+/* fence_set_deadline() on our import reaches the foreign dma_fence. */
+static int test_deadline_import(void)
+{
+	struct st_dma_deadline *dd = kzalloc(sizeof(*dd), GFP_KERNEL);
+	ktime_t t = ktime_add_ms(ktime_get(), 16);
+	struct dma_fence *d;
+	struct fence *f;
+
+	if (!dd)
+		return -ENOMEM;
+	spin_lock_init(&dd->d.lock);
+	atomic_set(&dd->calls, 0);
+	d = &dd->d.base;
+	dma_fence_init(d, &st_dma_deadline_ops, &dd->d.lock, st_context, 1);
+	f = fence_from_dma_fence(d);
+	if (IS_ERR(f)) {
+		dma_fence_put(d);
+		return PTR_ERR(f);
+	}
+	CHECK(fence_is_foreign(f));
+	fence_set_deadline(f, t);
+	CHECK_EQ(atomic_read(&dd->calls), 1);
+	CHECK_EQ(dd->seen, t);
+	/* The lock the import shares with the dma_fence was not held. */
+	CHECK(!dd->lock_held);
+	/* Later ones go through too: the foreign driver keeps the earliest. */
+	fence_set_deadline(f, ktime_add_ms(t, 8));
+	CHECK_EQ(atomic_read(&dd->calls), 2);
+	CHECK_EQ(dd->seen, ktime_add_ms(t, 8));
+	dma_fence_signal(d);
+	CHECK(fence_is_signaled(f));
+	fence_set_deadline(f, ktime_sub_ms(t, 8));
+	CHECK_EQ(atomic_read(&dd->calls), 2);
+	fence_put(f);
+	dma_fence_put(d);
+	return st_result();
+}
+#else
+static int test_deadline_export(void)
+{
+	return st_skip("dma_fence has no deadlines before Linux 6.4");
+}
+
+static int test_deadline_import(void)
+{
+	return st_skip("dma_fence has no deadlines before Linux 6.4");
+}
+#endif
+
 /* signal ours vs export + dma_fence callback. */
 static void race_export_add(struct race *r)
 {
@@ -2539,6 +2652,8 @@ static const struct st_case cases[] = {
 	CASE(import_wait_irq),
 	CASE(import_roundtrip),
 	CASE(import_put_pending),
+	CASE(deadline_export),
+	CASE(deadline_import),
 	CASE(race_signal_export),
 	CASE(race_signal_import),
 	CASE(signalling_nesting),
