@@ -25,6 +25,15 @@
  * checks, timeouts). Each import pins this module while it exists, since
  * it points at our ops and callbacks; an export does not need to (see
  * fence_export_release()).
+ *
+ * Deadlines (kernels whose dma_fence has them, CF_HAS_DMA_FENCE_DEADLINE)
+ * cross in both directions: dma_fence_set_deadline() on an export calls
+ * fence_set_deadline() on the fence it stands for, and fence_set_deadline()
+ * on an import calls dma_fence_set_deadline() on its dma_fence. Both hooks
+ * are called without the fence lock, which lets the import's reach a
+ * foreign op that takes the lock the import shares. Neither keeps a
+ * deadline: the driver at the end of the chain keeps the earliest. A chain
+ * is one hop long, since nothing is wrapped twice (see Round trip).
  */
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
@@ -34,6 +43,8 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/sync_file.h>
+
+#include <crossfence/compat.h>
 
 /* In &fence_export.base.flags: the storage belongs to a driver object. */
 #define FENCE_EXPORT_EMBEDDED_BIT	DMA_FENCE_FLAG_USER_BITS
@@ -137,11 +148,27 @@ static void fence_export_release(struct dma_fence *dma)
 	rcu_read_unlock();
 }
 
+#if CF_HAS_DMA_FENCE_DEADLINE
+/*
+ * A deadline set on the export, by a stock display driver's atomic helpers
+ * or SYNC_IOC_SET_DEADLINE on a sync_file, goes to the fence it stands
+ * for, which the export holds. dma_fence calls this without the lock the
+ * two share, in any context, as fence_set_deadline() wants.
+ */
+static void fence_export_set_deadline(struct dma_fence *dma, ktime_t deadline)
+{
+	fence_set_deadline(to_export(dma)->fence, deadline);
+}
+#endif
+
 static const struct dma_fence_ops fence_export_ops = {
 	.use_64bit_seqno = true,
 	.get_driver_name = fence_export_driver_name,
 	.get_timeline_name = fence_export_timeline_name,
 	.release = fence_export_release,
+#if CF_HAS_DMA_FENCE_DEADLINE
+	.set_deadline = fence_export_set_deadline,
+#endif
 };
 
 /* Copies the state of a signaled fence of ours into its export. */
@@ -289,10 +316,27 @@ static void fence_import_release(struct fence *fence)
 	call_rcu(&i->base.rcu, fence_import_free_rcu);
 }
 
+#if CF_HAS_DMA_FENCE_DEADLINE
+/*
+ * A deadline set on the import goes to its dma_fence, which the import
+ * holds. Called without the import's lock, which is the dma_fence's: the
+ * foreign &dma_fence_ops.set_deadline may take it, and
+ * dma_fence_set_deadline() may signal the dma_fence (through its
+ * &dma_fence_ops.signaled), which takes it too.
+ */
+static void fence_import_set_deadline(struct fence *fence, ktime_t deadline)
+{
+	dma_fence_set_deadline(to_import(fence)->dma, deadline);
+}
+#endif
+
 static const struct fence_ops fence_import_ops = {
 	.get_driver_name = fence_import_driver_name,
 	.get_timeline_name = fence_import_timeline_name,
 	.release = fence_import_release,
+#if CF_HAS_DMA_FENCE_DEADLINE
+	.set_deadline = fence_import_set_deadline,
+#endif
 };
 
 static void fence_import_signal_locked(struct fence_import *i)

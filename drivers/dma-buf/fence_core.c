@@ -446,6 +446,55 @@ void fence_enable_sw_signaling(struct fence *fence)
 }
 EXPORT_SYMBOL_GPL(fence_enable_sw_signaling);
 
+/*
+ * Deadlines. The core keeps none of its own: struct fence is exactly as
+ * large as struct dma_fence (one cache line on 64-bit) and has no room for
+ * a ktime_t. The earliest-wins rule is therefore the hook's, as it is for
+ * &dma_fence_ops.set_deadline: every deadline set on an unsignaled fence
+ * reaches the driver, which keeps the earliest (usually with
+ * fence_deadline_keep_earliest() on a field of its fence object) and lets
+ * later ones change nothing. The hook runs without the fence lock, as the
+ * dma_fence one does, so that it may forward the deadline to other fences
+ * (the bridge's import does, to a dma_fence whose lock it shares).
+ */
+
+/**
+ * fence_set_deadline - tell a fence's driver when the fence is wanted
+ * @fence: the fence; the caller holds a reference
+ * @deadline: the time (CLOCK_MONOTONIC) by which the caller would like
+ *	@fence signaled, such as the vblank a display flip waits for; a
+ *	time already past means as soon as possible
+ *
+ * A hint, which the driver may use to raise its clock or run this work
+ * sooner: on an unsignaled fence, traces the deadline and calls
+ * &fence_ops.set_deadline if the driver has one. The earliest deadline
+ * wins: the driver acts on the earliest it was given, and a later one
+ * changes nothing (see &fence_ops.set_deadline). A fence that has signaled
+ * is left alone: nothing is traced or called.
+ *
+ * May be called in any context, hard IRQ included: it takes no lock itself
+ * and the hook must not sleep. It must not be called with @fence->lock
+ * held, since the hook may take it; from a callback of @fence itself it is
+ * a no-op, the fence having signaled before its callbacks run. The hook
+ * may find the work done and signal @fence (an import's dma_fence may),
+ * so @fence's callbacks may run inside this call.
+ */
+void fence_set_deadline(struct fence *fence, ktime_t deadline)
+{
+	/*
+	 * Only the flag: fence_is_signaled() could signal the fence here,
+	 * taking its lock. A signal that races with this test may let the
+	 * hook see a fence that has just signaled, which it tolerates.
+	 */
+	if (test_bit(FENCE_FLAG_SIGNALED_BIT, &fence->flags))
+		return;
+
+	trace_fence_set_deadline(fence, deadline);
+	if (fence->ops->set_deadline)
+		fence->ops->set_deadline(fence, deadline);
+}
+EXPORT_SYMBOL_GPL(fence_set_deadline);
+
 /**
  * __fence_add_callback - add a callback to a fence, lock held
  * @fence: the fence

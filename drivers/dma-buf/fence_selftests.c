@@ -24,6 +24,8 @@
 #include <linux/slab.h>
 #include <crossfence/version.h>
 
+#include <crossfence/compat.h>
+
 static unsigned int race_rounds = 20000;
 module_param(race_rounds, uint, 0444);
 MODULE_PARM_DESC(race_rounds, "Rounds of each two-CPU race (default 20000)");
@@ -73,6 +75,18 @@ static int st_result(void)
 	return st_failed;
 }
 
+/*
+ * A case that cannot run here returns st_skip() with the reason, which the
+ * runner reports as a KTAP SKIP.
+ */
+static const char *st_skip_why;
+
+static int st_skip(const char *why)
+{
+	st_skip_why = why;
+	return 1;
+}
+
 /* A test fence: counts what the core does to it. */
 struct st_fence {
 	struct fence base;
@@ -82,6 +96,14 @@ struct st_fence {
 	bool signaled_ret;	/* what signaled answers */
 	bool lock_held_in_enable;
 	atomic_t wait_calls;
+	/* What st_set_deadline() saw, for fences of st_deadline_ops. */
+	atomic_t deadline_calls;
+	struct fence *deadline_fence;	/* the fence it was given */
+	ktime_t deadline_seen;		/* the deadline it was given last */
+	bool lock_held_in_deadline;
+	bool hardirq_in_deadline;
+	atomic64_t earliest;		/* fence_deadline_keep_earliest()'s */
+	atomic_t deadline_moves;	/* times @earliest moved earlier */
 };
 
 static atomic_t st_allocated = ATOMIC_INIT(0);
@@ -154,6 +176,28 @@ static const struct fence_ops st_wait_ops = {
 	.release = st_release,
 };
 
+/* A deadline hook as a driver writes it: keeps the earliest, lock-free. */
+static void st_set_deadline(struct fence *f, ktime_t deadline)
+{
+	struct st_fence *s = to_st(f);
+
+	s->deadline_fence = f;
+	s->deadline_seen = deadline;
+	s->lock_held_in_deadline = st_lock_held(f->lock);
+	s->hardirq_in_deadline = in_hardirq();
+	if (fence_deadline_keep_earliest(&s->earliest, deadline))
+		atomic_inc(&s->deadline_moves);
+	atomic_inc(&s->deadline_calls);
+}
+
+static const struct fence_ops st_deadline_ops = {
+	.get_driver_name = st_driver_name,
+	.get_timeline_name = st_timeline_name,
+	.enable_signaling = st_enable_signaling,
+	.release = st_release,
+	.set_deadline = st_set_deadline,
+};
+
 static u64 st_context;
 
 static struct st_fence *st_new_ops(const struct fence_ops *ops, u64 seqno)
@@ -165,6 +209,7 @@ static struct st_fence *st_new_ops(const struct fence_ops *ops, u64 seqno)
 	atomic_inc(&st_allocated);
 	spin_lock_init(&s->lock);
 	s->enable_ret = true;
+	atomic64_set(&s->earliest, FENCE_NO_DEADLINE);
 	fence_init(&s->base, ops, &s->lock, st_context, seqno);
 	return s;
 }
@@ -987,6 +1032,235 @@ static int test_wait_any_bad_args(void)
 	return 0;
 }
 
+/* ---- deadlines ------------------------------------------------------- */
+
+static struct st_fence *st_new_deadline(void)
+{
+	return st_new_ops(&st_deadline_ops, 1);
+}
+
+/* Every deadline reaches the hook, which keeps the earliest. */
+static int test_deadline_earliest_wins(void)
+{
+	struct st_fence *s = st_new_deadline();
+	ktime_t now = ktime_get();
+	ktime_t t10 = ktime_add_ms(now, 10), t20 = ktime_add_ms(now, 20);
+	ktime_t t30 = ktime_add_ms(now, 30), past = ktime_sub_ms(now, 1);
+
+	if (!s)
+		return -ENOMEM;
+	fence_set_deadline(&s->base, t30);
+	CHECK_EQ(atomic_read(&s->deadline_moves), 1);
+	CHECK_EQ(atomic64_read(&s->earliest), t30);
+	fence_set_deadline(&s->base, t10);
+	CHECK_EQ(atomic_read(&s->deadline_moves), 2);
+	CHECK_EQ(atomic64_read(&s->earliest), t10);
+	fence_set_deadline(&s->base, t20);
+	CHECK_EQ(atomic_read(&s->deadline_moves), 2);
+	CHECK_EQ(atomic64_read(&s->earliest), t10);
+	/* A time already past is the earliest of all: "as soon as possible". */
+	fence_set_deadline(&s->base, past);
+	CHECK_EQ(atomic_read(&s->deadline_moves), 3);
+	CHECK_EQ(atomic64_read(&s->earliest), past);
+	CHECK_EQ(atomic_read(&s->deadline_calls), 4);
+	CHECK_EQ(s->deadline_seen, past);
+	fence_signal(&s->base);
+	fence_put(&s->base);
+	return st_result();
+}
+
+/* A deadline later than (or equal to) the one kept changes nothing. */
+static int test_deadline_later_ignored(void)
+{
+	struct st_fence *s = st_new_deadline();
+	ktime_t now = ktime_get();
+	ktime_t t10 = ktime_add_ms(now, 10), t20 = ktime_add_ms(now, 20);
+
+	if (!s)
+		return -ENOMEM;
+	fence_set_deadline(&s->base, t10);
+	fence_set_deadline(&s->base, t20);
+	fence_set_deadline(&s->base, t10);
+	CHECK_EQ(atomic_read(&s->deadline_calls), 3);
+	CHECK_EQ(atomic_read(&s->deadline_moves), 1);
+	CHECK_EQ(atomic64_read(&s->earliest), t10);
+	fence_signal(&s->base);
+	fence_put(&s->base);
+	return st_result();
+}
+
+/* The helper alone: the record starts empty and only moves earlier. */
+static int test_deadline_keep_earliest(void)
+{
+	atomic64_t earliest = ATOMIC64_INIT(FENCE_NO_DEADLINE);
+
+	CHECK(fence_deadline_keep_earliest(&earliest, 100));
+	CHECK_EQ(atomic64_read(&earliest), 100);
+	CHECK(!fence_deadline_keep_earliest(&earliest, 100));
+	CHECK(!fence_deadline_keep_earliest(&earliest, 200));
+	CHECK_EQ(atomic64_read(&earliest), 100);
+	CHECK(fence_deadline_keep_earliest(&earliest, -5));
+	CHECK_EQ(atomic64_read(&earliest), -5);
+	return st_result();
+}
+
+/* A fence that has signaled is left alone. */
+static int test_deadline_after_signal(void)
+{
+	struct st_fence *s = st_new_deadline(), *plain = st_new();
+	ktime_t now = ktime_get();
+
+	if (!s || !plain) {
+		if (s)
+			fence_put(&s->base);
+		if (plain)
+			fence_put(&plain->base);
+		return -ENOMEM;
+	}
+	fence_set_deadline(&s->base, ktime_add_ms(now, 10));
+	CHECK_EQ(atomic_read(&s->deadline_calls), 1);
+	fence_signal(&s->base);
+	fence_set_deadline(&s->base, ktime_add_ms(now, 5));
+	CHECK_EQ(atomic_read(&s->deadline_calls), 1);
+	CHECK_EQ(atomic64_read(&s->earliest), ktime_add_ms(now, 10));
+	/* Without a hook, before and after the signal: nothing to call. */
+	fence_set_deadline(&plain->base, now);
+	fence_signal(&plain->base);
+	fence_set_deadline(&plain->base, now);
+	CHECK_EQ(atomic_read(&plain->deadline_calls), 0);
+	fence_put(&s->base);
+	fence_put(&plain->base);
+	return st_result();
+}
+
+/*
+ * The hook gets the fence and the deadline as given, once per call,
+ * without the fence lock; a deadline does not enable signaling.
+ */
+static int test_deadline_hook_args(void)
+{
+	struct st_fence *a = st_new_deadline(), *b = st_new_deadline();
+	ktime_t t = ktime_add_ms(ktime_get(), 16);
+
+	if (!a || !b) {
+		if (a)
+			fence_put(&a->base);
+		if (b)
+			fence_put(&b->base);
+		return -ENOMEM;
+	}
+	fence_set_deadline(&a->base, t);
+	CHECK_EQ(atomic_read(&a->deadline_calls), 1);
+	CHECK(a->deadline_fence == &a->base);
+	CHECK_EQ(a->deadline_seen, t);
+	CHECK(!a->lock_held_in_deadline);
+	CHECK(!a->hardirq_in_deadline);
+	CHECK_EQ(atomic_read(&a->enable_calls), 0);
+	CHECK(!fence_is_signaled(&a->base));
+	/* The other fence heard nothing. */
+	CHECK_EQ(atomic_read(&b->deadline_calls), 0);
+	CHECK(!b->deadline_fence);
+	fence_set_deadline(&b->base, ktime_add_ms(t, 1));
+	CHECK_EQ(atomic_read(&a->deadline_calls), 1);
+	CHECK_EQ(atomic_read(&b->deadline_calls), 1);
+	CHECK(b->deadline_fence == &b->base);
+	CHECK_EQ(b->deadline_seen, ktime_add_ms(t, 1));
+	fence_signal(&a->base);
+	fence_signal(&b->base);
+	fence_put(&a->base);
+	fence_put(&b->base);
+	return st_result();
+}
+
+/*
+ * From a callback at signal time, with the signaling fence's lock held
+ * and interrupts off: on that fence (signaled by then) it is a no-op that
+ * takes nothing, on a fence of another lock the hook runs. Either would
+ * deadlock if fence_set_deadline() or the hook took the held lock.
+ */
+struct st_deadline_cb {
+	struct fence_cb cb;
+	struct fence *other;
+	ktime_t deadline;
+	atomic_t runs;
+};
+
+static void st_deadline_cb_func(struct fence *f, struct fence_cb *cb)
+{
+	struct st_deadline_cb *c = container_of(cb, struct st_deadline_cb, cb);
+
+	fence_set_deadline(f, c->deadline);
+	fence_set_deadline(c->other, c->deadline);
+	atomic_inc(&c->runs);
+}
+
+static int test_deadline_from_callback(void)
+{
+	struct st_fence *a = st_new_deadline(), *b = st_new_deadline();
+	struct st_deadline_cb c = { };
+
+	if (!a || !b) {
+		if (a)
+			fence_put(&a->base);
+		if (b)
+			fence_put(&b->base);
+		return -ENOMEM;
+	}
+	c.other = &b->base;
+	c.deadline = ktime_add_ms(ktime_get(), 8);
+	atomic_set(&c.runs, 0);
+	CHECK_EQ(fence_add_callback(&a->base, &c.cb, st_deadline_cb_func), 0);
+	fence_signal(&a->base);
+	CHECK_EQ(atomic_read(&c.runs), 1);
+	CHECK_EQ(atomic_read(&a->deadline_calls), 0);
+	CHECK_EQ(atomic_read(&b->deadline_calls), 1);
+	CHECK_EQ(b->deadline_seen, c.deadline);
+	CHECK(!b->lock_held_in_deadline);
+	fence_signal(&b->base);
+	fence_put(&a->base);
+	fence_put(&b->base);
+	return st_result();
+}
+
+/* Set from an hrtimer (hard IRQ), which then signals the fence. */
+struct st_deadline_timer {
+	struct hrtimer timer;
+	struct fence *fence;
+	ktime_t deadline;
+};
+
+static enum hrtimer_restart st_deadline_timer_fn(struct hrtimer *t)
+{
+	struct st_deadline_timer *st = container_of(t, struct st_deadline_timer,
+						    timer);
+
+	fence_set_deadline(st->fence, st->deadline);
+	fence_signal(st->fence);
+	return HRTIMER_NORESTART;
+}
+
+static int test_deadline_hardirq(void)
+{
+	struct st_fence *s = st_new_deadline();
+	struct st_deadline_timer t;
+
+	if (!s)
+		return -ENOMEM;
+	hrtimer_init_on_stack(&t.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	t.timer.function = st_deadline_timer_fn;
+	t.fence = &s->base;
+	t.deadline = ktime_add_ms(ktime_get(), 4);
+	hrtimer_start(&t.timer, ns_to_ktime(1000000), HRTIMER_MODE_REL);
+	CHECK(fence_wait_timeout(&s->base, false, 5 * HZ) > 0);
+	hrtimer_cancel(&t.timer);
+	destroy_hrtimer_on_stack(&t.timer);
+	CHECK_EQ(atomic_read(&s->deadline_calls), 1);
+	CHECK_EQ(s->deadline_seen, t.deadline);
+	CHECK(s->hardirq_in_deadline);
+	fence_put(&s->base);
+	return st_result();
+}
+
 /* ---- two-CPU races --------------------------------------------------- */
 
 struct st_dma_cb {
@@ -1112,7 +1386,7 @@ static int race_run(struct race *r)
 			cpu[n++] = c;
 	}
 	if (n < 2)
-		return 1;	/* skip: needs two CPUs */
+		return st_skip("needs two CPUs");
 
 	r->rounds = race_rounds;
 	r->deadline = jiffies + race_secs * HZ;
@@ -2024,6 +2298,117 @@ static int test_import_put_pending(void)
 	return st_result();
 }
 
+/* ---- deadlines across the bridge ------------------------------------- */
+
+#if CF_HAS_DMA_FENCE_DEADLINE
+/* A foreign dma_fence whose driver records the deadlines it is given. */
+struct st_dma_deadline {
+	struct st_dma d;
+	atomic_t calls;
+	ktime_t seen;
+	bool lock_held;
+};
+
+static void st_dma_set_deadline(struct dma_fence *f, ktime_t deadline)
+{
+	struct st_dma_deadline *dd = container_of(f, struct st_dma_deadline,
+						  d.base);
+
+	dd->seen = deadline;
+	dd->lock_held = st_lock_held(f->lock);
+	atomic_inc(&dd->calls);
+}
+
+static const struct dma_fence_ops st_dma_deadline_ops = {
+	.get_driver_name = st_dma_name,
+	.get_timeline_name = st_dma_name,
+	.release = st_dma_release,
+	.set_deadline = st_dma_set_deadline,
+};
+
+/* dma_fence_set_deadline() on our export reaches our fence's hook. */
+static int test_deadline_export(void)
+{
+	struct st_fence *s = st_new_deadline();
+	ktime_t t = ktime_add_ms(ktime_get(), 16);
+	struct dma_fence *d;
+
+	if (!s)
+		return -ENOMEM;
+	d = fence_to_dma_fence(&s->base);
+	if (IS_ERR(d)) {
+		fence_put(&s->base);
+		return PTR_ERR(d);
+	}
+	dma_fence_set_deadline(d, t);
+	CHECK_EQ(atomic_read(&s->deadline_calls), 1);
+	CHECK(s->deadline_fence == &s->base);
+	CHECK_EQ(s->deadline_seen, t);
+	/* The lock the export shares with our fence was not held. */
+	CHECK(!s->lock_held_in_deadline);
+	/* Forwarded again; our hook keeps the earlier one. */
+	dma_fence_set_deadline(d, ktime_add_ms(t, 8));
+	CHECK_EQ(atomic_read(&s->deadline_calls), 2);
+	CHECK_EQ(atomic_read(&s->deadline_moves), 1);
+	CHECK_EQ(atomic64_read(&s->earliest), t);
+	fence_signal(&s->base);
+	CHECK(dma_fence_is_signaled(d));
+	dma_fence_set_deadline(d, ktime_sub_ms(t, 8));
+	CHECK_EQ(atomic_read(&s->deadline_calls), 2);
+	dma_fence_put(d);
+	fence_put(&s->base);
+	return st_result();
+}
+
+/* fence_set_deadline() on our import reaches the foreign dma_fence. */
+static int test_deadline_import(void)
+{
+	struct st_dma_deadline *dd = kzalloc(sizeof(*dd), GFP_KERNEL);
+	ktime_t t = ktime_add_ms(ktime_get(), 16);
+	struct dma_fence *d;
+	struct fence *f;
+
+	if (!dd)
+		return -ENOMEM;
+	spin_lock_init(&dd->d.lock);
+	atomic_set(&dd->calls, 0);
+	d = &dd->d.base;
+	dma_fence_init(d, &st_dma_deadline_ops, &dd->d.lock, st_context, 1);
+	f = fence_from_dma_fence(d);
+	if (IS_ERR(f)) {
+		dma_fence_put(d);
+		return PTR_ERR(f);
+	}
+	CHECK(fence_is_foreign(f));
+	fence_set_deadline(f, t);
+	CHECK_EQ(atomic_read(&dd->calls), 1);
+	CHECK_EQ(dd->seen, t);
+	/* The lock the import shares with the dma_fence was not held. */
+	CHECK(!dd->lock_held);
+	/* Later ones go through too: the foreign driver keeps the earliest. */
+	fence_set_deadline(f, ktime_add_ms(t, 8));
+	CHECK_EQ(atomic_read(&dd->calls), 2);
+	CHECK_EQ(dd->seen, ktime_add_ms(t, 8));
+	dma_fence_signal(d);
+	CHECK(fence_is_signaled(f));
+	fence_set_deadline(f, ktime_sub_ms(t, 8));
+	CHECK_EQ(atomic_read(&dd->calls), 2);
+	fence_put(f);
+	dma_fence_put(d);
+	return st_result();
+}
+#else
+static int test_deadline_export(void)
+{
+	return st_skip("dma_fence has no deadlines before Linux 6.4");
+}
+
+static int test_deadline_import(void)
+{
+	return st_skip("dma_fence has no deadlines before Linux 6.4");
+}
+#endif
+
 /* signal ours vs export + dma_fence callback. */
 static void race_export_add(struct race *r)
 {
@@ -2239,6 +2624,13 @@ static const struct st_case cases[] = {
 	CASE(wait_any),
 	CASE(wait_any_irq),
 	CASE(wait_any_bad_args),
+	CASE(deadline_earliest_wins),
+	CASE(deadline_later_ignored),
+	CASE(deadline_keep_earliest),
+	CASE(deadline_after_signal),
+	CASE(deadline_hook_args),
+	CASE(deadline_from_callback),
+	CASE(deadline_hardirq),
 	CASE(race_signal_add),
 	CASE(race_signal_remove),
 	CASE(race_signal_wait),
@@ -2261,6 +2653,8 @@ static const struct st_case cases[] = {
 	CASE(import_wait_irq),
 	CASE(import_roundtrip),
 	CASE(import_put_pending),
+	CASE(deadline_export),
+	CASE(deadline_import),
 	CASE(race_signal_export),
 	CASE(race_signal_import),
 	CASE(signalling_nesting),
@@ -2281,8 +2675,8 @@ static int __init fence_selftests_init(void)
 		ret = cases[i].fn();
 
 		if (ret == 1) {
-			pr_info("ok %d %s # SKIP needs two CPUs\n", i + 1,
-				cases[i].name);
+			pr_info("ok %d %s # SKIP %s\n", i + 1, cases[i].name,
+				st_skip_why);
 		} else if (ret) {
 			pr_info("not ok %d %s\n", i + 1, cases[i].name);
 			failed++;

@@ -60,4 +60,11 @@
 #define cf_shmem_set_vmap_class(shmem, key)	((void)(shmem), (void)(key))
 #endif
 
+/*
+ * 6.4: dma_fence deadline hints, dma_fence_set_deadline() and
+ * &dma_fence_ops.set_deadline. Before, the bridge has nothing to forward a
+ * deadline to or from: only our own fences carry them.
+ */
+#define CF_HAS_DMA_FENCE_DEADLINE	(!CF_BEFORE(6, 4))
+
 #endif /* _CROSSFENCE_COMPAT_H */

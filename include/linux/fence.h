@@ -12,6 +12,7 @@
 #ifndef _LINUX_FENCE_H
 #define _LINUX_FENCE_H
 
+#include <linux/atomic.h>
 #include <linux/bitops.h>
 #include <linux/compiler.h>
 #include <linux/dma-fence.h>
@@ -77,6 +78,16 @@ struct fence {
 	 * fence_*() function that does (they may use the __fence_*() ones on
 	 * fences sharing this lock). For the same reason, never drop the last
 	 * reference of an unsignaled fence while holding its lock.
+	 *
+	 * &fence_ops.set_deadline is the exception: fence_set_deadline()
+	 * calls it *without* @lock, and the hook may take it. A deadline is
+	 * a hint that a driver may pass on to other fences: our import of a
+	 * dma_fence passes it to the dma_fence, whose driver's op takes that
+	 * fence's lock, which is also the import's @lock. So
+	 * fence_set_deadline() must not be called with @lock held, from a
+	 * callback of another unsignaled fence sharing it for instance; in a
+	 * callback of the fence itself it is a no-op that takes nothing, the
+	 * fence having signaled.
 	 */
 	spinlock_t *lock;
 	const struct fence_ops *ops;
@@ -157,6 +168,17 @@ struct fence_cb {
  *	period. An implementation must also delay the free by a grace period
  *	(fence_free() may be used for that) if fence_get_rcu() can be used on
  *	its fences.
+ * @set_deadline: someone would like the fence signaled by @deadline
+ *	(CLOCK_MONOTONIC; a time already past means as soon as possible),
+ *	for instance the vblank a display flip waits for: a hint to raise a
+ *	clock or run this work first. Called by fence_set_deadline() for an
+ *	unsignaled fence, *without* the fence lock held (see &struct fence),
+ *	in any context, hard IRQ included. It may be called many times, on
+ *	several CPUs at once, with deadlines in any order, and while or just
+ *	after the fence signals: it must not sleep nor allocate, and should
+ *	act only on the earliest deadline it was given (later ones change
+ *	nothing), which fence_deadline_keep_earliest() keeps without a lock.
+ *	Optional: without it a deadline is only traced.
  */
 struct fence_ops {
 	const char *(*get_driver_name)(struct fence *fence);
@@ -166,6 +188,7 @@ struct fence_ops {
 	signed long (*wait)(struct fence *fence, bool intr,
 			    signed long timeout);
 	void (*release)(struct fence *fence);
+	void (*set_deadline)(struct fence *fence, ktime_t deadline);
 };
 
 void fence_init(struct fence *fence, const struct fence_ops *ops,
@@ -195,6 +218,8 @@ signed long fence_wait_timeout(struct fence *fence, bool intr,
 			       signed long timeout);
 signed long fence_wait_any_timeout(struct fence **fences, u32 count,
 				   bool intr, signed long timeout, u32 *idx);
+
+void fence_set_deadline(struct fence *fence, ktime_t deadline);
 
 int fence_set_error(struct fence *fence, int error);
 int __fence_set_error(struct fence *fence, int error);
@@ -379,6 +404,34 @@ static inline ktime_t fence_timestamp(struct fence *fence)
 		return 0;
 	smp_rmb(); /* pairs with the barrier before setting the bit */
 	return fence->timestamp;
+}
+
+/* A driver's record of a fence's earliest deadline, before the first one. */
+#define FENCE_NO_DEADLINE	KTIME_MAX
+
+/**
+ * fence_deadline_keep_earliest - record a deadline if it is the earliest
+ * @earliest: the driver's record of a fence's earliest deadline,
+ *	initialised to FENCE_NO_DEADLINE
+ * @deadline: a deadline given to &fence_ops.set_deadline
+ *
+ * For implementations of &fence_ops.set_deadline, which may run on several
+ * CPUs at once and in any context: the record only ever moves earlier, by
+ * a compare-and-exchange, without a lock. A deadline equal to the record
+ * or later than it changes nothing.
+ *
+ * Return: true if @deadline was earlier than the record and replaced it.
+ */
+static inline bool fence_deadline_keep_earliest(atomic64_t *earliest,
+						ktime_t deadline)
+{
+	s64 old = atomic64_read(earliest);
+
+	do {
+		if (deadline >= old)
+			return false;
+	} while (!atomic64_try_cmpxchg(earliest, &old, deadline));
+	return true;
 }
 
 /**

@@ -24,6 +24,12 @@
  * takes a sleeping lock or waits for a fence. Jobs are freed by another
  * work item, outside them.
  *
+ * Deadlines: a job's fence keeps the earliest deadline a consumer set on
+ * it (vkms at a gated flip, or dma_fence_set_deadline() on its export),
+ * and debugfs "engines" shows it next to the job ("deadline in N us",
+ * negative once passed). Nothing is scheduled by it yet: jobs still run in
+ * submission order.
+ *
  * Both hrtimers use the plain modes (HRTIMER_MODE_ABS), not the _HARD
  * ones: their handlers take spinlock_t locks (the engine lock, and the
  * locks of fence callbacks run by the signal). Without PREEMPT_RT plain
@@ -47,11 +53,23 @@
 
 #include "vgem_drv.h"
 
-/* A job's fence, with the dma_fence that stands for it in reservations. */
+/*
+ * A job's fence, with the dma_fence that stands for it in reservations,
+ * and the earliest deadline set on it (fence_set_deadline(), or
+ * dma_fence_set_deadline() on the export), FENCE_NO_DEADLINE if none.
+ * The deadline is kept here rather than in the job because the fence
+ * outlives the job: a consumer may set one while the job is freed.
+ */
 struct vgem_job_fence {
 	struct fence base;		/* first: the memory of the whole */
 	struct fence_export export;
+	atomic64_t deadline;
 };
+
+static struct vgem_job_fence *to_job_fence(struct fence *fence)
+{
+	return container_of(fence, struct vgem_job_fence, base);
+}
 
 static const char *vgem_job_driver_name(struct fence *fence)
 {
@@ -86,10 +104,21 @@ static void vgem_job_fence_release(struct fence *fence)
 	call_rcu(&fence->rcu, vgem_job_fence_free_rcu);
 }
 
+/*
+ * Records the earliest deadline; nothing is scheduled by it yet. Any
+ * context, without the engine lock (which fence_set_deadline() callers may
+ * hold for another fence of the engine): a compare-and-exchange only.
+ */
+static void vgem_job_set_deadline(struct fence *fence, ktime_t deadline)
+{
+	fence_deadline_keep_earliest(&to_job_fence(fence)->deadline, deadline);
+}
+
 static const struct fence_ops vgem_job_fence_ops = {
 	.get_driver_name = vgem_job_driver_name,
 	.get_timeline_name = vgem_job_timeline_name,
 	.release = vgem_job_fence_release,
+	.set_deadline = vgem_job_set_deadline,
 };
 
 /* ---- running jobs ---------------------------------------------------- */
@@ -570,6 +599,7 @@ struct vgem_job *vgem_job_alloc(struct vgem_engine *engine,
 	if (!jf)
 		goto err_job;
 	job->fence = &jf->base;
+	atomic64_set(&jf->deadline, FENCE_NO_DEADLINE);
 	/*
 	 * Each fence pins the module: fences outlive files (in sync_files and
 	 * other drivers' reservations). The ioctl's open file pins it now.
@@ -603,10 +633,8 @@ err_count:
  */
 struct dma_fence *vgem_job_export(struct vgem_job *job)
 {
-	struct vgem_job_fence *jf = container_of(job->fence,
-						 struct vgem_job_fence, base);
-
-	return fence_export_init(&jf->export, job->fence);
+	return fence_export_init(&to_job_fence(job->fence)->export,
+				 job->fence);
 }
 
 /**
@@ -757,10 +785,17 @@ static int vgem_engines_show(struct seq_file *m, void *data)
 			const char *state = job == engine->running ? "running" :
 					    atomic_read(&job->pending) ?
 					    "waiting" : "ready";
+			struct vgem_job_fence *jf = to_job_fence(job->fence);
+			ktime_t deadline = atomic64_read(&jf->deadline);
 
-			seq_printf(m, "  job seqno %llu op %u state %s age %lld ms\n",
+			seq_printf(m, "  job seqno %llu op %u state %s age %lld ms",
 				   job->fence->seqno, job->args.op, state,
 				   ktime_ms_delta(now, job->submitted));
+			/* Negative: the deadline has passed. */
+			if (deadline != FENCE_NO_DEADLINE)
+				seq_printf(m, " deadline in %lld us",
+					   ktime_us_delta(deadline, now));
+			seq_putc(m, '\n');
 		}
 		spin_unlock_irqrestore(&engine->lock, flags);
 	}

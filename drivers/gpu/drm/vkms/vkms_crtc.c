@@ -333,6 +333,23 @@ void vkms_flip_arm(struct vkms_flip *flip, bool keep)
 		vkms_commit_flip_latched(flip->vc);
 }
 
+/**
+ * vkms_next_vblank - when a flip armed now would be latched
+ * @out: an output whose CRTC is on
+ *
+ * The vblank after the last one the timer handler has run for: a flip
+ * armed from now until that handler runs is latched there (unless the
+ * scan-out rule holds it back). With the handler late, it is a time
+ * already past, which as a fence deadline means as soon as possible. Any
+ * context, no lock: @out's period does not change while the CRTC is on.
+ *
+ * Return: the time of that vblank, CLOCK_MONOTONIC.
+ */
+ktime_t vkms_next_vblank(struct vkms_output *out)
+{
+	return ktime_add(READ_ONCE(out->tick_time), out->period);
+}
+
 static int vkms_enable_vblank(struct drm_crtc *crtc)
 {
 	/* The timer runs as long as the CRTC is on. */
@@ -426,6 +443,7 @@ static int vkms_stats_show(struct seq_file *m, void *data)
 	seq_printf(m, "missed_latches: %llu\n", s.missed_latches);
 	seq_printf(m, "scanout_waits: %llu\n", s.scanout_waits);
 	seq_printf(m, "fence_errors: %llu\n", s.fence_errors);
+	seq_printf(m, "fence_deadlines: %llu\n", s.fence_deadlines);
 	seq_printf(m, "composed: %llu\n", s.composed);
 	seq_printf(m, "compose_ns_last: %llu\n", s.compose_ns_last);
 	seq_printf(m, "compose_ns_max: %llu\n", s.compose_ns_max);

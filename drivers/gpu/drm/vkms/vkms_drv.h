@@ -183,6 +183,9 @@ struct vkms_compose_req {
  *	in which an armed flip stayed pending because the composer (the
  *	simulated scan-out) had not finished reading the frame it replaces
  * @fence_errors: fences of flips that signaled with an error
+ * @fence_deadlines: deadlines set on the fences of gated commits, one per
+ *	plane fence still pending when its callback was added, counted on
+ *	the output of the plane
  * @composed: frames composed
  * @compose_ns_last: time the last composition took
  * @compose_ns_max: longest composition
@@ -201,6 +204,7 @@ struct vkms_stats {
 	u64 missed_latches;
 	u64 scanout_waits;
 	u64 fence_errors;
+	u64 fence_deadlines;
 	u64 composed;
 	u64 compose_ns_last;
 	u64 compose_ns_max;
@@ -486,6 +490,7 @@ extern const unsigned int vkms_num_formats;
 /* vkms_crtc.c */
 int vkms_crtc_init(struct vkms_output *out);
 void vkms_flip_arm(struct vkms_flip *flip, bool keep);
+ktime_t vkms_next_vblank(struct vkms_output *out);
 void vkms_send_event(struct drm_crtc *crtc,
 		     struct drm_pending_vblank_event **event, int error);
 

@@ -10,8 +10,10 @@
  *    a foreign dma_fence; our own fences come back as themselves). After
  *    the swap the flips take the CRTC events and the writeback jobs,
  *    hw_done is completed (nothing reads the DRM state any more), a
- *    callback is added to each fence and the ioctl returns. No thread
- *    waits.
+ *    callback is added to each fence, each fence still pending gets the
+ *    time of the commit's first possible latch as its deadline
+ *    (fence_set_deadline(), see vkms_commit_deadline()) and the ioctl
+ *    returns. No thread waits.
  *  - The last fence callback, in the signaling context (vgem's completion
  *    hrtimer, hard IRQ), arms the flips: vkms_flip_arm() puts each in its
  *    CRTC's pending list under the output spinlock. Nothing else: no
@@ -275,9 +277,32 @@ static void vkms_commit_fence_cb(struct fence *fence, struct fence_cb *cb)
 }
 
 /*
+ * The deadline of a gated commit's fences: the first vblank at which one
+ * of its flips could latch, were the fences to signal now. The flips are
+ * armed together, by the last callback, so the fence of a plane on one
+ * CRTC holds back the flips of the others too: the earliest next vblank
+ * of the commit's CRTCs is what a late fence misses first. Reads two
+ * fields per CRTC: no lock, no allocation.
+ */
+static ktime_t vkms_commit_deadline(struct vkms_commit *vc)
+{
+	ktime_t deadline = KTIME_MAX;
+	unsigned int i;
+
+	for (i = 0; i < vc->nflips; i++) {
+		ktime_t t = vkms_next_vblank(vc->flips[i]->out);
+
+		if (ktime_before(t, deadline))
+			deadline = t;
+	}
+	return deadline;
+}
+
+/*
  * Put a swapped state on the gated path (@vc takes the reference to
  * @state), in the ioctl: the flips take the events and writeback jobs,
- * hw_done is completed, a callback is added to each fence.
+ * hw_done is completed, a callback is added to each fence and the
+ * pending ones get the commit's deadline.
  */
 static void vkms_commit_gate(struct vkms_commit *vc,
 			     struct drm_atomic_state *state)
@@ -285,6 +310,7 @@ static void vkms_commit_gate(struct vkms_commit *vc,
 	struct vkms_device *vkms = vc->vkms;
 	struct drm_crtc_state *cs;
 	struct drm_crtc *crtc;
+	ktime_t deadline;
 	unsigned int i;
 	int j;
 
@@ -312,6 +338,7 @@ static void vkms_commit_gate(struct vkms_commit *vc,
 	/* Nothing reads or writes the DRM state from here on. */
 	drm_atomic_helper_commit_hw_done(state);
 
+	deadline = vkms_commit_deadline(vc);
 	atomic_set(&vc->pending, vc->nwaits + 1);
 	for (i = 0; i < vc->nwaits; i++) {
 		struct vkms_fence_wait *w = &vc->waits[i];
@@ -321,7 +348,17 @@ static void vkms_commit_gate(struct vkms_commit *vc,
 			if (w->fence->error < 0)
 				vkms_count_fence_error(w->out);
 			atomic_dec(&vc->pending);
+			continue;
 		}
+		/*
+		 * No lock held: the fence's driver may take its lock (an
+		 * import's dma_fence may even signal here, running our
+		 * callback, which cannot arm while we hold the count).
+		 */
+		fence_set_deadline(w->fence, deadline);
+		spin_lock_irq(&w->out->lock);
+		w->out->stats.fence_deadlines++;
+		spin_unlock_irq(&w->out->lock);
 	}
 
 	/* Visible to cancellers only once every callback is in place. */
