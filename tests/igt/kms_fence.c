@@ -10,8 +10,10 @@
  * without waiting for the fence; several fences: the last one arms; a
  * fence that signals with an error still flips and is counted.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -476,6 +478,83 @@ static void test_vgem_submit(struct kms_dev *dev)
 	teardown(&c);
 }
 
+/*
+ * The deadline a job's fence got, from vgem's debugfs "engines" (a job's
+ * line ends with "deadline in N us" once it has one). The job is the
+ * newest in flight, the highest seqno: the subtest's. A device's file may
+ * be seen under several names (card, render node): same lines. The file
+ * goes to the log.
+ */
+static bool job_deadline_us(long long *us)
+{
+	char path[300], line[256];
+	unsigned long long seqno, newest = 0;
+	bool found = false;
+	DIR *d = opendir("/sys/kernel/debug/dri");
+	struct dirent *e;
+
+	igt_require_f(d, "no debugfs\n");
+	while ((e = readdir(d))) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%s/engines",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			const char *dl = strstr(line, " deadline in ");
+
+			igt_info("%s: %s", path, line);
+			if (sscanf(line, "  job seqno %llu", &seqno) != 1 ||
+			    seqno < newest)
+				continue;
+			newest = seqno;
+			found = dl && sscanf(dl, " deadline in %lld us", us) == 1;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	igt_assert_f(newest, "no job in vgem's engines file\n");
+	return found;
+}
+
+/*
+ * A gated flip tells the GPU when it needs the frame: vkms sets the vblank
+ * at which the flip could latch as the deadline of the fence it waits for,
+ * and vgem's job fence keeps it. That vblank is the one after the last
+ * vblank vkms handled, so it is at most one frame after the flip call,
+ * and the deadline read afterwards is less than a frame away.
+ */
+static void test_vgem_deadline(struct kms_dev *dev)
+{
+	struct fence_ctx c;
+	struct kms_event ev;
+	uint64_t before;
+	long long us = 0;
+	int job;
+
+	setup(&c, dev);
+	require_submit(&c);
+	igt_assert_eq(submit(c.vgem, &c.bo, VGEM_OP_FILL, 0xff123456,
+			     300 * 1000 * 1000, 0, &job), 0);
+	igt_assert_f(!job_deadline_us(&us),
+		     "a job nothing waits for has a deadline (in %lld us)\n",
+		     us);
+	before = kms_stat(dev, 0, "fence_deadlines");
+	igt_assert_eq(flip(&c, c.bo.fb_id, -1, NULL, NONBLOCK_EVENT), 0);
+	igt_assert_eq(kms_stat(dev, 0, "gated_pending"), 1);
+	igt_assert_eq(kms_stat(dev, 0, "fence_deadlines"), before + 1);
+	igt_assert_f(job_deadline_us(&us), "the gated flip set no deadline\n");
+	igt_assert_f(us <= (long long)(c.frame_ns / 1000),
+		     "deadline %lld us away, more than a frame (%llu us)\n",
+		     us, (unsigned long long)(c.frame_ns / 1000));
+	igt_assert(kms_read_event(dev->fd, 5000, &ev));
+	igt_assert(kms_sync_file_wait(job, 3000));
+	close(job);
+	teardown(&c);
+}
+
 /* A fence that signals with an error: the flip happens, the error counts. */
 static void test_fence_error(struct kms_dev *dev)
 {
@@ -518,6 +597,11 @@ static void test_fence_error(struct kms_dev *dev)
 {
 	igt_skip("no vgem SUBMIT uapi header\n");
 }
+
+static void test_vgem_deadline(struct kms_dev *dev)
+{
+	igt_skip("no vgem SUBMIT uapi header\n");
+}
 #endif
 
 igt_main
@@ -551,6 +635,8 @@ igt_main
 		test_vgem_submit(&dev);
 	igt_subtest("fence-error")
 		test_fence_error(&dev);
+	igt_subtest("vgem-deadline")
+		test_vgem_deadline(&dev);
 
 	igt_fixture
 		kms_close(&dev);
