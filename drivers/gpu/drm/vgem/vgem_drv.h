@@ -165,7 +165,9 @@ struct vgem_job {
 	atomic_t pending;
 	int dep_error;			/* first dependency error, or 0 */
 	bool hung;			/* overran while drawn; engine lock */
-	ktime_t submitted, started, deadline;
+	ktime_t submitted, started;
+	/* When the job completes: started + duration_ns, at the nominal clock. */
+	ktime_t done_at;
 	ktime_t hang_at;		/* hung if still running then */
 };
 

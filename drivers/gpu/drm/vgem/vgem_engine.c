@@ -368,14 +368,14 @@ static void vgem_job_arm_complete_ipi(void *data)
 }
 
 /*
- * Arms the completion of @job at its deadline, on this CPU; with the stall
- * knob set, on another CPU than the hang check's, so that the two timers
- * can run at once.
+ * Arms the completion of @job at its completion time, on this CPU; with
+ * the stall knob set, on another CPU than the hang check's, so that the
+ * two timers can run at once.
  */
-static void vgem_job_complete_at_deadline(struct vgem_engine *engine,
-					  struct vgem_job *job)
+static void vgem_job_complete_at_done(struct vgem_engine *engine,
+				      struct vgem_job *job)
 {
-	struct vgem_arm_complete arm = { engine, job->deadline };
+	struct vgem_arm_complete arm = { engine, job->done_at };
 	unsigned long flags;
 	unsigned int cpu;
 	bool running;
@@ -395,7 +395,7 @@ static void vgem_job_complete_at_deadline(struct vgem_engine *engine,
 					      &arm, 1))
 			return;
 	}
-	vgem_job_arm_complete(engine, job, job->deadline);
+	vgem_job_arm_complete(engine, job, job->done_at);
 }
 
 /*
@@ -416,7 +416,7 @@ static void vgem_job_run(struct vgem_engine *engine, struct vgem_job *job)
 		return;
 	}
 
-	write_at = ktime_sub_us(job->deadline, READ_ONCE(vgem_write_lead_us));
+	write_at = ktime_sub_us(job->done_at, READ_ONCE(vgem_write_lead_us));
 	if (ktime_after(write_at, ktime_get())) {
 		set_current_state(TASK_UNINTERRUPTIBLE);
 		schedule_hrtimeout(&write_at, HRTIMER_MODE_ABS);
@@ -451,7 +451,7 @@ static void vgem_job_run(struct vgem_engine *engine, struct vgem_job *job)
 	spin_unlock_irqrestore(&engine->lock, flags);
 	/* Still ours after a retire: see vgem_engine_work(). */
 	if (!job->hung)
-		vgem_job_complete_at_deadline(engine, job);
+		vgem_job_complete_at_done(engine, job);
 }
 
 static void vgem_engine_work(struct work_struct *work)
@@ -480,9 +480,9 @@ static void vgem_engine_work(struct work_struct *work)
 		start = job;
 		engine->running = job;
 		job->started = ktime_get();
-		job->deadline = ktime_add_ns(job->started,
-					     job->args.duration_ns);
-		job->hang_at = ktime_add_ms(job->deadline,
+		job->done_at = ktime_add_ns(job->started,
+					    job->args.duration_ns);
+		job->hang_at = ktime_add_ms(job->done_at,
 					    READ_ONCE(vgem_hang_ms));
 		engine->hangcheck_cpu = smp_processor_id();
 		hrtimer_start(&engine->hangcheck, job->hang_at,
