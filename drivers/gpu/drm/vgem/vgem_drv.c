@@ -73,6 +73,8 @@ static struct vgem_device *vgem_device;
 static int vgem_open(struct drm_device *dev, struct drm_file *file)
 {
 	struct vgem_file *vfile = kzalloc(sizeof(*vfile), GFP_KERNEL);
+	unsigned int i, n = to_vgem(dev)->num_engines;
+	u64 context;
 
 	if (!vfile)
 		return -ENOMEM;
@@ -81,6 +83,13 @@ static int vgem_open(struct drm_device *dev, struct drm_file *file)
 	idr_init_base(&vfile->fence_idr, 1);
 	INIT_DELAYED_WORK(&vfile->expire, vgem_fence_expire_work);
 	atomic_set(&vfile->jobs, 0);
+	/* A fence timeline of its own on each engine. */
+	context = fence_context_alloc(n);
+	for (i = 0; i < n; i++) {
+		vfile->timelines[i].context = context + i;
+		INIT_LIST_HEAD(&vfile->timelines[i].jobs);
+		INIT_LIST_HEAD(&vfile->timelines[i].link);
+	}
 	file->driver_priv = vfile;
 	return 0;
 }
@@ -220,8 +229,9 @@ static int __init vgem_init(void)
 	struct vgem_device *vdev;
 	int ret;
 
-	if (engines < 1 || engines > 8) {
-		pr_err("vgem: engines must be 1-8, not %u\n", engines);
+	if (engines < 1 || engines > VGEM_MAX_ENGINES) {
+		pr_err("vgem: engines must be 1-%u, not %u\n",
+		       VGEM_MAX_ENGINES, engines);
 		return -EINVAL;
 	}
 

@@ -29,6 +29,9 @@ extern unsigned int vgem_test_stall_complete_ms;
 extern unsigned int vgem_test_hold_draw_ms;
 extern unsigned int vgem_test_fail_map;
 
+/* engines=, and the size of a file's array of timelines. */
+#define VGEM_MAX_ENGINES	8
+
 /*
  * A simulated GPU engine. Jobs run one at a time, in submission order: the
  * worker writes a job's pixels just before its completion time, then the
@@ -36,19 +39,21 @@ extern unsigned int vgem_test_fail_map;
  */
 struct vgem_engine {
 	unsigned int index;
-	u64 context;
 	char name[16];
 
 	/*
-	 * @lock protects @queue, @done, @free, @running, @complete_job,
-	 * @drawing, @seqno and @dying, and is the fence lock of every job
-	 * fence of this engine: job fences are signaled with __fence_signal()
-	 * under it, from the hrtimers. Taken irqsave. Fence callbacks run under it, so
-	 * nothing called from a fence callback may take it: dependency
-	 * callbacks only queue @work.
+	 * @lock protects @queue, @timelines, @done, @free, @running,
+	 * @complete_job, @drawing, @queued and @dying, the job lists of the
+	 * timelines on @timelines, and is the fence lock of every job fence
+	 * of this engine: job fences are signaled with __fence_signal()
+	 * under it, from the hrtimers. Taken irqsave. Fence callbacks run
+	 * under it, so nothing called from a fence callback may take it:
+	 * dependency callbacks only queue @work.
 	 */
 	spinlock_t lock;
 	struct list_head queue;		/* jobs not yet completed, in order */
+	/* The files' timelines (vgem_timeline.link) that have jobs queued. */
+	struct list_head timelines;
 	struct vgem_job *running;	/* started, not yet signaled */
 	/*
 	 * The job @complete is armed for, or NULL: set when it is armed for
@@ -58,12 +63,14 @@ struct vgem_engine {
 	struct vgem_job *complete_job;
 	/* @running while the worker writes its pixels: not retired then. */
 	struct vgem_job *drawing;
-	u64 seqno;			/* last seqno given out */
+	u64 queued;			/* jobs queued so far */
 	bool dying;
 
 	/*
-	 * @submit_lock serialises submission from seqno to queue, so the
-	 * queue is in seqno order. Taken inside the buffers' reservations.
+	 * @submit_lock serialises submission from seqno to queue, so each
+	 * timeline's jobs are queued in seqno order; it protects the
+	 * &vgem_timeline.seqno of this engine's timelines. Taken inside the
+	 * buffers' reservations.
 	 */
 	struct mutex submit_lock;
 
@@ -99,6 +106,23 @@ static inline struct vgem_device *to_vgem(struct drm_device *drm)
 }
 
 /*
+ * A file's fence timeline on one engine, as a GPU context: its own fence
+ * context, whose seqnos its jobs take in submission order, and the list of
+ * its jobs not yet completed, which run in that order. Jobs of different
+ * timelines may run in another order than they were submitted in, so
+ * they must not share a fence context (a later seqno must mean a later
+ * signal).
+ */
+struct vgem_timeline {
+	u64 context;
+	u64 seqno;		/* last seqno given out; engine submit_lock */
+	/* Queued jobs (vgem_job.tl_link), oldest first; engine lock. */
+	struct list_head jobs;
+	/* In vgem_engine.timelines while @jobs is not empty; engine lock. */
+	struct list_head link;
+};
+
+/*
  * Per-file state. Jobs in flight hold a reference, so the counters outlive
  * the file until the last job of the file completes.
  */
@@ -113,6 +137,8 @@ struct vgem_file {
 	atomic_t jobs;			/* jobs queued, not yet retired */
 	/* Jobs retired by the hang check; VGEM_BAN_HANGS bans the file. */
 	atomic_t hangs;
+	/* One per engine, the first vgem_device.num_engines used. */
+	struct vgem_timeline timelines[VGEM_MAX_ENGINES];
 };
 
 /* A file with this many hung jobs gets -EIO from SUBMIT (vgem_drm.h). */
@@ -148,7 +174,10 @@ struct vgem_dep {
  */
 struct vgem_job {
 	struct list_head link;		/* engine->queue, then engine->done */
+	struct list_head tl_link;	/* tl->jobs until retired */
 	struct vgem_engine *engine;
+	struct vgem_timeline *tl;	/* the file's timeline on @engine */
+	u64 order;			/* its place in engine->queue */
 	struct vgem_file *vfile;	/* a reference */
 	struct fence *fence;		/* a reference */
 	struct drm_gem_object *obj;	/* target, a reference */

@@ -76,6 +76,7 @@ static const char *vgem_job_driver_name(struct fence *fence)
 	return "vgem";
 }
 
+/* Every timeline of a file on an engine goes by the engine's name. */
 static const char *vgem_job_timeline_name(struct fence *fence)
 {
 	/* The engine outlives its fences: each one pins the module. */
@@ -216,10 +217,14 @@ static void vgem_engine_retire(struct vgem_engine *engine, int error)
 	__must_hold(&engine->lock)
 {
 	struct vgem_job *job = engine->running;
+	struct vgem_timeline *tl = job->tl;
 
 	engine->running = NULL;
 	engine->complete_job = NULL;
 	list_move_tail(&job->link, &engine->done);
+	list_del(&job->tl_link);
+	if (list_empty(&tl->jobs))
+		list_del_init(&tl->link);
 	/*
 	 * No longer in flight, though freed later: its waiters, woken by the
 	 * signal, may submit again at once.
@@ -600,13 +605,14 @@ struct vgem_job *vgem_job_alloc(struct vgem_engine *engine,
 		goto err_job;
 	job->fence = &jf->base;
 	atomic64_set(&jf->deadline, FENCE_NO_DEADLINE);
+	job->tl = &vfile->timelines[engine->index];
 	/*
 	 * Each fence pins the module: fences outlive files (in sync_files and
 	 * other drivers' reservations). The ioctl's open file pins it now.
 	 */
 	__module_get(THIS_MODULE);
 	fence_init(job->fence, &vgem_job_fence_ops, &engine->lock,
-		   engine->context, 0);
+		   job->tl->context, 0);
 
 	kref_get(&vfile->ref);
 	job->vfile = vfile;
@@ -614,6 +620,7 @@ struct vgem_job *vgem_job_alloc(struct vgem_engine *engine,
 	job->args = *args;
 	INIT_LIST_HEAD(&job->deps);
 	INIT_LIST_HEAD(&job->link);
+	INIT_LIST_HEAD(&job->tl_link);
 	atomic_set(&job->pending, 1);
 	job->submitted = ktime_get();
 	return job;
@@ -639,19 +646,24 @@ struct dma_fence *vgem_job_export(struct vgem_job *job)
 
 /**
  * vgem_job_queue - put a job at the end of its engine's queue
- * @job: the job, whose fence seqno is its engine's seqno plus one
+ * @job: the job, whose fence seqno is its timeline's seqno plus one
  *
  * The caller holds &vgem_engine.submit_lock since it read that seqno.
  */
 void vgem_job_queue(struct vgem_job *job)
 {
 	struct vgem_engine *engine = job->engine;
+	struct vgem_timeline *tl = job->tl;
 	unsigned long flags;
 
 	lockdep_assert_held(&engine->submit_lock);
+	tl->seqno = job->fence->seqno;
 	spin_lock_irqsave(&engine->lock, flags);
-	engine->seqno = job->fence->seqno;
+	job->order = ++engine->queued;
 	list_add_tail(&job->link, &engine->queue);
+	if (list_empty(&tl->jobs))
+		list_add_tail(&tl->link, &engine->timelines);
+	list_add_tail(&job->tl_link, &tl->jobs);
 	spin_unlock_irqrestore(&engine->lock, flags);
 }
 
@@ -699,7 +711,6 @@ void vgem_job_arm(struct vgem_job *job)
 
 int vgem_engines_init(struct vgem_device *vdev, unsigned int count)
 {
-	u64 context = fence_context_alloc(count);
 	unsigned int i;
 
 	vdev->engines = kcalloc(count, sizeof(*vdev->engines), GFP_KERNEL);
@@ -711,11 +722,11 @@ int vgem_engines_init(struct vgem_device *vdev, unsigned int count)
 		struct vgem_engine *engine = &vdev->engines[i];
 
 		engine->index = i;
-		engine->context = context + i;
 		snprintf(engine->name, sizeof(engine->name), "engine%u", i);
 		spin_lock_init(&engine->lock);
 		mutex_init(&engine->submit_lock);
 		INIT_LIST_HEAD(&engine->queue);
+		INIT_LIST_HEAD(&engine->timelines);
 		INIT_LIST_HEAD(&engine->done);
 		INIT_LIST_HEAD(&engine->free);
 		INIT_WORK(&engine->free_work, vgem_engine_free_work);
@@ -778,9 +789,9 @@ static int vgem_engines_show(struct seq_file *m, void *data)
 		unsigned long flags;
 
 		spin_lock_irqsave(&engine->lock, flags);
-		seq_printf(m, "%s: context %llu seqno %llu completed %llu hung %llu\n",
-			   engine->name, engine->context, engine->seqno,
-			   engine->completed, engine->hung);
+		seq_printf(m, "%s: queued %llu completed %llu hung %llu\n",
+			   engine->name, engine->queued, engine->completed,
+			   engine->hung);
 		list_for_each_entry(job, &engine->queue, link) {
 			const char *state = job == engine->running ? "running" :
 					    atomic_read(&job->pending) ?
@@ -788,9 +799,11 @@ static int vgem_engines_show(struct seq_file *m, void *data)
 			struct vgem_job_fence *jf = to_job_fence(job->fence);
 			ktime_t deadline = atomic64_read(&jf->deadline);
 
-			seq_printf(m, "  job seqno %llu op %u state %s age %lld ms",
+			/* Tests read "  job seqno N": new fields go after. */
+			seq_printf(m, "  job seqno %llu op %u state %s age %lld ms context %llu",
 				   job->fence->seqno, job->args.op, state,
-				   ktime_ms_delta(now, job->submitted));
+				   ktime_ms_delta(now, job->submitted),
+				   job->fence->context);
 			/* Negative: the deadline has passed. */
 			if (deadline != FENCE_NO_DEADLINE)
 				seq_printf(m, " deadline in %lld us",

@@ -249,10 +249,11 @@ static int vgem_submit_publish(struct vgem_submit *sub)
 
 	/*
 	 * From the seqno to the queue, one submitter per engine at a time:
-	 * the engine runs jobs in queue order, which must be seqno order.
+	 * the engine runs a timeline's jobs in queue order, which must be
+	 * seqno order.
 	 */
 	mutex_lock(&engine->submit_lock);
-	job->fence->seqno = engine->seqno + 1;
+	job->fence->seqno = job->tl->seqno + 1;
 	dma = vgem_job_export(job);
 	if (sub->fd >= 0) {
 		sub->sync = sync_file_create(dma);
