@@ -76,10 +76,15 @@ struct drm_vgem_fence_wait {
  * The job waits for its in-fences (sync_file fds of any driver) and for the
  * buffers' own fences (a writer waits for every fence on its buffer, a
  * reader for the write fences; VGEM_SUBMIT_NO_IMPLICIT skips these), then
- * runs on its engine after every job submitted there before it. It writes
- * its pixels, then signals its fence at start + duration_ns (the simulated
- * completion interrupt). Its fence is the new write fence of the target
- * (a read fence with VGEM_SUBMIT_READ) and a read fence of the source.
+ * runs on its engine after every job the same file submitted there before
+ * it. Between files the engine runs the ready job with the earliest
+ * deadline first (module parameter edf=1, the default; a job without a
+ * deadline waits at most starve_ms for those with one), or every job in
+ * submission order (edf=0). It writes its pixels, then signals its fence
+ * at start + duration_ns (the simulated completion interrupt). Its fence
+ * is the new write fence of the target (a read fence with
+ * VGEM_SUBMIT_READ) and a read fence of the source; each file has a fence
+ * timeline (context) of its own on each engine.
  *
  * Ops, on 32-bit pixels (format DRM_FORMAT_XRGB8888 or ARGB8888), in the
  * rectangle x, y, width, height of the target, whose row pitch is stride:

@@ -47,6 +47,16 @@ module_param_named(write_lead_us, vgem_write_lead_us, uint, 0644);
 MODULE_PARM_DESC(write_lead_us,
 		 "Pixels are written this long before completion (default 500)");
 
+int vgem_edf = 1;
+module_param_named(edf, vgem_edf, bint, 0644);
+MODULE_PARM_DESC(edf,
+		 "Between files, the ready job with the earliest deadline runs first; 0: submission order (default 1)");
+
+unsigned int vgem_starve_ms = 50;
+module_param_named(starve_ms, vgem_starve_ms, uint, 0644);
+MODULE_PARM_DESC(starve_ms,
+		 "With edf: a job ready this long runs next, whatever its deadline; 0: no bound (default 50)");
+
 /*
  * Test knobs, one-shot: each is taken (reset to 0) by the code it delays.
  * They build interleavings of the engine's timers and worker that the

@@ -25,6 +25,8 @@ extern unsigned int vgem_max_jobs;
 extern unsigned int vgem_max_fence_ids;
 extern unsigned int vgem_hang_ms;
 extern unsigned int vgem_write_lead_us;
+extern int vgem_edf;
+extern unsigned int vgem_starve_ms;
 extern unsigned int vgem_test_stall_complete_ms;
 extern unsigned int vgem_test_hold_draw_ms;
 extern unsigned int vgem_test_fail_map;
@@ -33,9 +35,11 @@ extern unsigned int vgem_test_fail_map;
 #define VGEM_MAX_ENGINES	8
 
 /*
- * A simulated GPU engine. Jobs run one at a time, in submission order: the
- * worker writes a job's pixels just before its completion time, then the
- * completion hrtimer (the "IRQ") signals the job's fence.
+ * A simulated GPU engine. Jobs run one at a time; each file's in
+ * submission order, and between files, earliest deadline first (edf=1)
+ * or in submission order (edf=0): see vgem_engine.c. The worker writes a
+ * job's pixels just before its completion time, then the completion
+ * hrtimer (the "IRQ") signals the job's fence.
  */
 struct vgem_engine {
 	unsigned int index;
@@ -194,6 +198,12 @@ struct vgem_job {
 	atomic_t pending;
 	int dep_error;			/* first dependency error, or 0 */
 	bool hung;			/* overran while drawn; engine lock */
+	/*
+	 * When it became the oldest job of its timeline (engine lock), and
+	 * when its last dependency signaled (written before the count drops
+	 * to zero, read after): it may run from the later of the two.
+	 */
+	ktime_t head_at, ready_at;
 	ktime_t submitted, started;
 	/* When the job completes: started + duration_ns, at the nominal clock. */
 	ktime_t done_at;

@@ -6,13 +6,13 @@
  *
  * A job waits for its dependencies (explicit in-fences and the buffers'
  * implicit fences) through fence callbacks, then runs on its engine after
- * every job submitted there before it. The engine's worker sleeps until
- * just before the job's completion time, writes the job's pixels (through
- * mappings the ioctl made), and arms the completion hrtimer; in that
- * handler, the "completion interrupt", the job's fence is signaled under
- * the engine lock. So the pixels appear only just before the fence
- * signals: a consumer that does not wait for the fence sees the old
- * content.
+ * every job its file submitted there before it (Order, below). The
+ * engine's worker sleeps until just before the job's completion time,
+ * writes the job's pixels (through mappings the ioctl made), and arms the
+ * completion hrtimer; in that handler, the "completion interrupt", the
+ * job's fence is signaled under the engine lock. So the pixels appear only
+ * just before the fence signals: a consumer that does not wait for the
+ * fence sees the old content.
  *
  * A hang check, armed when the job starts, signals a job that overruns its
  * duration by hang_ms with -ETIMEDOUT. A job whose dependency failed does
@@ -27,8 +27,20 @@
  * Deadlines: a job's fence keeps the earliest deadline a consumer set on
  * it (vkms at a gated flip, or dma_fence_set_deadline() on its export),
  * and debugfs "engines" shows it next to the job ("deadline in N us",
- * negative once passed). Nothing is scheduled by it yet: jobs still run in
- * submission order.
+ * negative once passed).
+ *
+ * Order: each file has a timeline of its own on each engine, whose jobs
+ * run in submission order. When the engine is free, the oldest job of
+ * each timeline competes if it is ready (its dependencies have signaled);
+ * with edf=1 (the default) the one with the earliest deadline runs, jobs
+ * without one after all that have one, and submission order breaks ties.
+ * So without deadlines the engine runs ready jobs in submission order,
+ * except that a job waiting for its dependencies holds back only its own
+ * file. Bounded wait: a competing job that has been ready and oldest of
+ * its timeline for starve_ms or longer runs before any other, whatever
+ * the deadlines (the one that waited longest first); starve_ms=0 turns
+ * the bound off. With edf=0 the engine runs its jobs in submission order
+ * across files, each waiting for every job queued before it.
  *
  * Both hrtimers use the plain modes (HRTIMER_MODE_ABS), not the _HARD
  * ones: their handlers take spinlock_t locks (the engine lock, and the
@@ -225,6 +237,9 @@ static void vgem_engine_retire(struct vgem_engine *engine, int error)
 	list_del(&job->tl_link);
 	if (list_empty(&tl->jobs))
 		list_del_init(&tl->link);
+	else
+		list_first_entry(&tl->jobs, struct vgem_job,
+				 tl_link)->head_at = ktime_get();
 	/*
 	 * No longer in flight, though freed later: its waiters, woken by the
 	 * signal, may submit again at once.
@@ -329,6 +344,78 @@ static enum hrtimer_restart vgem_engine_hangcheck(struct hrtimer *t)
 		queue_work(engine->wq, &engine->work);
 	fence_end_signalling(cookie);
 	return ret;
+}
+
+/* ---- which job runs next ---------------------------------------------- */
+
+static ktime_t vgem_job_deadline(struct vgem_job *job)
+{
+	return atomic64_read(&to_job_fence(job->fence)->deadline);
+}
+
+static bool vgem_job_ready(struct vgem_job *job)
+{
+	/* Pairs with the decrement that took the count to zero. */
+	return !atomic_read_acquire(&job->pending);
+}
+
+/* When a ready oldest job of its timeline could first have run. */
+static ktime_t vgem_job_eligible_at(struct vgem_job *job)
+{
+	ktime_t ready = READ_ONCE(job->ready_at);
+
+	return ktime_after(ready, job->head_at) ? ready : job->head_at;
+}
+
+/*
+ * Whether @a runs before @b, two competing jobs (see the top of this
+ * file), when those eligible at @starved or before are starving.
+ */
+static bool vgem_job_runs_before(struct vgem_job *a, struct vgem_job *b,
+				 bool bounded, ktime_t starved)
+{
+	ktime_t ea = vgem_job_eligible_at(a), eb = vgem_job_eligible_at(b);
+	bool sa = bounded && !ktime_after(ea, starved);
+	bool sb = bounded && !ktime_after(eb, starved);
+	ktime_t da, db;
+
+	if (sa != sb)
+		return sa;
+	if (sa && ea != eb)
+		return ktime_before(ea, eb);
+	if (!sa) {
+		da = vgem_job_deadline(a);
+		db = vgem_job_deadline(b);
+		if (da != db)
+			return ktime_before(da, db);
+	}
+	return a->order < b->order;
+}
+
+/* The job to start now, or NULL; the engine runs none. */
+static struct vgem_job *vgem_engine_pick(struct vgem_engine *engine,
+					 ktime_t now)
+	__must_hold(&engine->lock)
+{
+	unsigned int starve_ms = READ_ONCE(vgem_starve_ms);
+	ktime_t starved = ktime_sub_ms(now, starve_ms);
+	struct vgem_job *job, *best = NULL;
+	struct vgem_timeline *tl;
+
+	if (!READ_ONCE(vgem_edf)) {
+		job = list_first_entry_or_null(&engine->queue, struct vgem_job,
+					       link);
+		return job && vgem_job_ready(job) ? job : NULL;
+	}
+	list_for_each_entry(tl, &engine->timelines, link) {
+		job = list_first_entry(&tl->jobs, struct vgem_job, tl_link);
+		if (!vgem_job_ready(job))
+			continue;
+		if (!best ||
+		    vgem_job_runs_before(job, best, starve_ms != 0, starved))
+			best = job;
+	}
+	return best;
 }
 
 /* ---- the worker -------------------------------------------------------- */
@@ -463,9 +550,10 @@ static void vgem_engine_work(struct work_struct *work)
 {
 	struct vgem_engine *engine = container_of(work, struct vgem_engine,
 						  work);
-	struct vgem_job *job, *start = NULL;
+	struct vgem_job *start = NULL;
 	unsigned long flags;
 	unsigned int cookie;
+	ktime_t now;
 
 	/* From the job's start until its completion is armed. */
 	cookie = fence_begin_signalling();
@@ -479,18 +567,17 @@ static void vgem_engine_work(struct work_struct *work)
 		list_splice_tail_init(&engine->done, &engine->free);
 		queue_work(system_wq, &engine->free_work);
 	}
-	job = list_first_entry_or_null(&engine->queue, struct vgem_job, link);
-	if (!engine->dying && !engine->running && job &&
-	    !atomic_read(&job->pending)) {
-		start = job;
-		engine->running = job;
-		job->started = ktime_get();
-		job->done_at = ktime_add_ns(job->started,
-					    job->args.duration_ns);
-		job->hang_at = ktime_add_ms(job->done_at,
-					    READ_ONCE(vgem_hang_ms));
+	now = ktime_get();
+	if (!engine->dying && !engine->running)
+		start = vgem_engine_pick(engine, now);
+	if (start) {
+		engine->running = start;
+		start->started = now;
+		start->done_at = ktime_add_ns(now, start->args.duration_ns);
+		start->hang_at = ktime_add_ms(start->done_at,
+					      READ_ONCE(vgem_hang_ms));
 		engine->hangcheck_cpu = smp_processor_id();
-		hrtimer_start(&engine->hangcheck, job->hang_at,
+		hrtimer_start(&engine->hangcheck, start->hang_at,
 			      HRTIMER_MODE_ABS_PINNED);
 	}
 	spin_unlock_irqrestore(&engine->lock, flags);
@@ -516,6 +603,8 @@ static void vgem_dep_signaled(struct fence *fence, struct fence_cb *cb)
 
 	if (fence->error)
 		cmpxchg(&job->dep_error, 0, fence->error);
+	/* Before the decrement: maybe the last, after which it may be gone. */
+	WRITE_ONCE(job->ready_at, ktime_get());
 	if (atomic_dec_and_test(&job->pending))
 		queue_work(engine->wq, &engine->work);
 	fence_end_signalling(cookie);
@@ -661,8 +750,10 @@ void vgem_job_queue(struct vgem_job *job)
 	spin_lock_irqsave(&engine->lock, flags);
 	job->order = ++engine->queued;
 	list_add_tail(&job->link, &engine->queue);
-	if (list_empty(&tl->jobs))
+	if (list_empty(&tl->jobs)) {
 		list_add_tail(&tl->link, &engine->timelines);
+		job->head_at = ktime_get();
+	}
 	list_add_tail(&job->tl_link, &tl->jobs);
 	spin_unlock_irqrestore(&engine->lock, flags);
 }
@@ -703,6 +794,7 @@ void vgem_job_arm(struct vgem_job *job)
 			atomic_dec(&job->pending);
 		}
 	}
+	WRITE_ONCE(job->ready_at, ktime_get());
 	if (atomic_dec_and_test(&job->pending))
 		queue_work(engine->wq, &engine->work);
 }
