@@ -57,6 +57,22 @@ module_param_named(starve_ms, vgem_starve_ms, uint, 0644);
 MODULE_PARM_DESC(starve_ms,
 		 "With edf: a job ready this long runs next, whatever its deadline; 0: no bound (default 50)");
 
+static int vgem_max_boost_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, VGEM_MAX_BOOST);
+}
+
+static const struct kernel_param_ops vgem_max_boost_ops = {
+	.set = vgem_max_boost_set,
+	.get = param_get_uint,
+};
+
+unsigned int vgem_max_boost = 2;
+module_param_cb(max_boost, &vgem_max_boost_ops, &vgem_max_boost, 0644);
+__MODULE_PARM_TYPE(max_boost, "uint");
+MODULE_PARM_DESC(max_boost,
+		 "Clock, times nominal, of an engine whose job would miss its deadline, 1-4; 1: never boost (default 2)");
+
 /*
  * Test knobs, one-shot: each is taken (reset to 0) by the code it delays.
  * They build interleavings of the engine's timers and worker that the

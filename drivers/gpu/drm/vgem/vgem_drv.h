@@ -11,10 +11,12 @@
 #include <linux/hrtimer.h>
 #include <linux/idr.h>
 #include <linux/iosys-map.h>
+#include <linux/irq_work.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 struct drm_gem_object;
@@ -27,6 +29,11 @@ extern unsigned int vgem_hang_ms;
 extern unsigned int vgem_write_lead_us;
 extern int vgem_edf;
 extern unsigned int vgem_starve_ms;
+extern unsigned int vgem_max_boost;
+
+/* The highest max_boost=. */
+#define VGEM_MAX_BOOST	4
+
 extern unsigned int vgem_test_stall_complete_ms;
 extern unsigned int vgem_test_hold_draw_ms;
 extern unsigned int vgem_test_fail_map;
@@ -47,12 +54,14 @@ struct vgem_engine {
 
 	/*
 	 * @lock protects @queue, @timelines, @done, @free, @running,
-	 * @complete_job, @drawing, @queued and @dying, the job lists of the
-	 * timelines on @timelines, and is the fence lock of every job fence
-	 * of this engine: job fences are signaled with __fence_signal()
-	 * under it, from the hrtimers. Taken irqsave. Fence callbacks run
-	 * under it, so nothing called from a fence callback may take it:
-	 * dependency callbacks only queue @work.
+	 * @complete_job, @drawing, @queued, @dying, @retimes and the
+	 * counters, the job lists of the timelines on @timelines and the
+	 * clock of @running (its done_at and boost), and is the fence lock
+	 * of every job fence of this engine: job fences are signaled with
+	 * __fence_signal() under it, from the hrtimers. Taken irqsave. Fence
+	 * callbacks run under it, so nothing called from a fence callback
+	 * may take it: dependency callbacks only queue @work, and a deadline
+	 * only queues @retime.
 	 */
 	spinlock_t lock;
 	struct list_head queue;		/* jobs not yet completed, in order */
@@ -79,6 +88,16 @@ struct vgem_engine {
 	struct mutex submit_lock;
 
 	struct hrtimer complete;	/* completion "IRQ" of @running */
+	/*
+	 * A fence of the engine got a new earliest deadline: @retime looks
+	 * whether @running needs a boost (vgem_engine_boost()). A boost
+	 * that moves the completion while the worker sleeps before the draw
+	 * bumps @retimes (read without the lock by the worker) and wakes
+	 * @retime_wq.
+	 */
+	struct irq_work retime;
+	wait_queue_head_t retime_wq;
+	unsigned int retimes;
 	struct hrtimer hangcheck;	/* signals @running if it overruns */
 	int hangcheck_cpu;		/* where @hangcheck was armed */
 	struct work_struct work;	/* starts jobs, writes pixels */
@@ -93,8 +112,12 @@ struct vgem_engine {
 	struct list_head free;
 	struct work_struct free_work;
 
-	/* Counters for debugfs. */
-	u64 completed, hung;
+	/*
+	 * Counters for debugfs: jobs completed, hung and boosted, and the
+	 * time the clock was boosted (jobs retired; the running one's so far
+	 * is added when shown).
+	 */
+	u64 completed, hung, boosts, boosted_ns;
 };
 
 struct vgem_device {
@@ -205,8 +228,14 @@ struct vgem_job {
 	 */
 	ktime_t head_at, ready_at;
 	ktime_t submitted, started;
-	/* When the job completes: started + duration_ns, at the nominal clock. */
+	/*
+	 * When the job completes: started + duration_ns at the nominal
+	 * clock, earlier once boosted; engine lock.
+	 */
 	ktime_t done_at;
+	/* Its clock, times nominal (1 until boosted), and since when. */
+	unsigned int boost;
+	ktime_t boosted_at;
 	ktime_t hang_at;		/* hung if still running then */
 };
 

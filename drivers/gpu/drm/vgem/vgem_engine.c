@@ -42,6 +42,16 @@
  * the bound off. With edf=0 the engine runs its jobs in submission order
  * across files, each waiting for every job queued before it.
  *
+ * Clock: duration_ns is a job's time at the nominal clock. When the job
+ * running is at risk (at that clock it would complete after its
+ * deadline: known when it starts, or set while it runs), the engine
+ * boosts its clock to max_boost times nominal (default 2; 1 never
+ * boosts) for the rest of that job, which completes that much sooner;
+ * the next job starts at the nominal clock. debugfs "engines" shows the
+ * jobs boosted and the time spent boosted per engine (boosts,
+ * boosted_ns), and the total of all engines (boosted_ns, the last line):
+ * the power cost of the deadlines.
+ *
  * Both hrtimers use the plain modes (HRTIMER_MODE_ABS), not the _HARD
  * ones: their handlers take spinlock_t locks (the engine lock, and the
  * locks of fence callbacks run by the signal). Without PREEMPT_RT plain
@@ -56,6 +66,8 @@
 #include <linux/dma-resv.h>
 #include <linux/fence.h>
 #include <linux/iosys-map.h>
+#include <linux/irq_work.h>
+#include <linux/math64.h>
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
@@ -118,13 +130,21 @@ static void vgem_job_fence_release(struct fence *fence)
 }
 
 /*
- * Records the earliest deadline; nothing is scheduled by it yet. Any
- * context, without the engine lock (which fence_set_deadline() callers may
- * hold for another fence of the engine): a compare-and-exchange only.
+ * Records the earliest deadline, which the engine reads when it chooses
+ * the next job; a new earliest one also has the engine look at once
+ * whether the job it runs needs a boost (vgem_engine_retime()). Any
+ * context, without the engine lock (which fence_set_deadline() callers
+ * may hold for another fence of the engine): a compare-and-exchange and
+ * an irq_work_queue(), which takes no lock.
  */
 static void vgem_job_set_deadline(struct fence *fence, ktime_t deadline)
 {
-	fence_deadline_keep_earliest(&to_job_fence(fence)->deadline, deadline);
+	struct vgem_engine *engine = container_of(fence->lock,
+						  struct vgem_engine, lock);
+
+	if (fence_deadline_keep_earliest(&to_job_fence(fence)->deadline,
+					 deadline))
+		irq_work_queue(&engine->retime);
 }
 
 static const struct fence_ops vgem_job_fence_ops = {
@@ -233,6 +253,9 @@ static void vgem_engine_retire(struct vgem_engine *engine, int error)
 
 	engine->running = NULL;
 	engine->complete_job = NULL;
+	if (job->boost > 1)
+		engine->boosted_ns += ktime_to_ns(ktime_sub(ktime_get(),
+							    job->boosted_at));
 	list_move_tail(&job->link, &engine->done);
 	list_del(&job->tl_link);
 	if (list_empty(&tl->jobs))
@@ -418,21 +441,86 @@ static struct vgem_job *vgem_engine_pick(struct vgem_engine *engine,
 	return best;
 }
 
+/* ---- the clock --------------------------------------------------------- */
+
+/*
+ * Boosts the engine's clock if the job it runs is at risk: if, at the
+ * nominal clock, it would complete after its deadline. What is left of
+ * the job then runs max_boost times faster, until it completes; the next
+ * job starts at the nominal clock again. A job that is boosted stays so:
+ * its deadline can only move earlier.
+ *
+ * The earlier completion reaches whichever waits for it: the completion
+ * timer, if armed, is moved (a handler already running for the old time
+ * would have found nothing left to boost; one that runs late finds the
+ * timer queued again and leaves it, see vgem_engine_complete()); else the
+ * worker, asleep until the draw, is woken to look again.
+ */
+static void vgem_engine_boost(struct vgem_engine *engine, ktime_t now)
+	__must_hold(&engine->lock)
+{
+	unsigned int boost = READ_ONCE(vgem_max_boost);
+	struct vgem_job *job = engine->running;
+	s64 left;
+
+	if (!job || job->boost > 1 || boost < 2 ||
+	    (job->args.flags & VGEM_SUBMIT_HANG))
+		return;
+	if (!ktime_after(job->done_at, vgem_job_deadline(job)))
+		return;
+	left = ktime_to_ns(ktime_sub(job->done_at, now));
+	if (left <= 0)
+		return;
+
+	job->boost = boost;
+	job->boosted_at = now;
+	job->done_at = ktime_add_ns(now, div_u64(left, boost));
+	engine->boosts++;
+	if (engine->complete_job == job) {
+		hrtimer_start(&engine->complete, job->done_at,
+			      HRTIMER_MODE_ABS_PINNED);
+	} else {
+		WRITE_ONCE(engine->retimes, engine->retimes + 1);
+		wake_up(&engine->retime_wq);
+	}
+}
+
+/*
+ * A new earliest deadline was set on a job fence of the engine: boost if
+ * the job running is at risk. Hard IRQ, or the irq_work thread on
+ * PREEMPT_RT; on the signalling path, since it moves a completion.
+ */
+static void vgem_engine_retime(struct irq_work *work)
+{
+	struct vgem_engine *engine = container_of(work, struct vgem_engine,
+						  retime);
+	unsigned int cookie = fence_begin_signalling();
+	unsigned long flags;
+
+	spin_lock_irqsave(&engine->lock, flags);
+	vgem_engine_boost(engine, ktime_get());
+	spin_unlock_irqrestore(&engine->lock, flags);
+	fence_end_signalling(cookie);
+}
+
 /* ---- the worker -------------------------------------------------------- */
 
 /*
- * Arms the completion IRQ of @job at @at if it still runs; any context.
- * @job may have been retired: only compared, not used.
+ * Arms the completion IRQ of @job at its completion time if it still
+ * runs; any context. The time is read under the lock, where a boost moves
+ * it (vgem_engine_boost()), so none is lost between the read and the arm.
+ * @job may have been retired: then only compared, not used.
  */
 static void vgem_job_arm_complete(struct vgem_engine *engine,
-				  struct vgem_job *job, ktime_t at)
+				  struct vgem_job *job)
 {
 	unsigned long flags;
-	ktime_t now;
+	ktime_t now, at;
 
 	spin_lock_irqsave(&engine->lock, flags);
 	if (engine->running == job) {
 		now = ktime_get();
+		at = job->done_at;
 		engine->complete_job = job;
 		hrtimer_start(&engine->complete, ktime_after(at, now) ? at : now,
 			      HRTIMER_MODE_ABS_PINNED);
@@ -467,7 +555,7 @@ static void vgem_job_arm_complete_ipi(void *data)
 static void vgem_job_complete_at_done(struct vgem_engine *engine,
 				      struct vgem_job *job)
 {
-	struct vgem_arm_complete arm = { engine, job->done_at };
+	struct vgem_arm_complete arm = { engine };
 	unsigned long flags;
 	unsigned int cpu;
 	bool running;
@@ -475,10 +563,17 @@ static void vgem_job_complete_at_done(struct vgem_engine *engine,
 	if (unlikely(READ_ONCE(vgem_test_stall_complete_ms))) {
 		cpu = cpumask_any_but(cpu_online_mask,
 				      READ_ONCE(engine->hangcheck_cpu));
+		/*
+		 * A boost between this unlock and the IPI is overridden by
+		 * the IPI's arm: the job completes at its nominal time. Only
+		 * with this test knob.
+		 */
 		spin_lock_irqsave(&engine->lock, flags);
 		running = engine->running == job;
-		if (running)
+		if (running) {
 			engine->complete_job = job;
+			arm.at = job->done_at;
+		}
 		spin_unlock_irqrestore(&engine->lock, flags);
 		if (!running)
 			return;
@@ -487,7 +582,7 @@ static void vgem_job_complete_at_done(struct vgem_engine *engine,
 					      &arm, 1))
 			return;
 	}
-	vgem_job_arm_complete(engine, job, job->done_at);
+	vgem_job_arm_complete(engine, job);
 }
 
 /*
@@ -497,21 +592,36 @@ static void vgem_job_complete_at_done(struct vgem_engine *engine,
 static void vgem_job_run(struct vgem_engine *engine, struct vgem_job *job)
 {
 	unsigned long flags;
+	unsigned int retimes;
 	ktime_t write_at;
 	unsigned int ms;
 	bool draw;
+	DEFINE_WAIT(wait);
 
 	if (job->dep_error || (job->args.flags & VGEM_SUBMIT_HANG)) {
 		/* Failed dependency: complete now. Hang: never complete. */
 		if (job->dep_error)
-			vgem_job_arm_complete(engine, job, 0);
+			vgem_job_arm_complete(engine, job);
 		return;
 	}
 
-	write_at = ktime_sub_us(job->done_at, READ_ONCE(vgem_write_lead_us));
-	if (ktime_after(write_at, ktime_get())) {
-		set_current_state(TASK_UNINTERRUPTIBLE);
-		schedule_hrtimeout(&write_at, HRTIMER_MODE_ABS);
+	/*
+	 * Sleeps until the pixels are due. A boost moves the completion
+	 * earlier: it bumps @retimes and wakes us to look again.
+	 */
+	for (;;) {
+		spin_lock_irqsave(&engine->lock, flags);
+		write_at = ktime_sub_us(job->done_at,
+					READ_ONCE(vgem_write_lead_us));
+		retimes = engine->retimes;
+		spin_unlock_irqrestore(&engine->lock, flags);
+		if (!ktime_after(write_at, ktime_get()))
+			break;
+		prepare_to_wait(&engine->retime_wq, &wait,
+				TASK_UNINTERRUPTIBLE);
+		if (READ_ONCE(engine->retimes) == retimes)
+			schedule_hrtimeout(&write_at, HRTIMER_MODE_ABS);
+		finish_wait(&engine->retime_wq, &wait);
 	}
 	if (unlikely(READ_ONCE(vgem_test_hold_draw_ms))) {
 		ms = xchg(&vgem_test_hold_draw_ms, 0);
@@ -573,12 +683,16 @@ static void vgem_engine_work(struct work_struct *work)
 	if (start) {
 		engine->running = start;
 		start->started = now;
-		start->done_at = ktime_add_ns(now, start->args.duration_ns);
+		/* A failed dependency: it completes at once, not run. */
+		start->done_at = start->dep_error ? now :
+				 ktime_add_ns(now, start->args.duration_ns);
+		start->boost = 1;
 		start->hang_at = ktime_add_ms(start->done_at,
 					      READ_ONCE(vgem_hang_ms));
 		engine->hangcheck_cpu = smp_processor_id();
 		hrtimer_start(&engine->hangcheck, start->hang_at,
 			      HRTIMER_MODE_ABS_PINNED);
+		vgem_engine_boost(engine, now);
 	}
 	spin_unlock_irqrestore(&engine->lock, flags);
 
@@ -819,6 +933,8 @@ int vgem_engines_init(struct vgem_device *vdev, unsigned int count)
 		mutex_init(&engine->submit_lock);
 		INIT_LIST_HEAD(&engine->queue);
 		INIT_LIST_HEAD(&engine->timelines);
+		init_irq_work(&engine->retime, vgem_engine_retime);
+		init_waitqueue_head(&engine->retime_wq);
 		INIT_LIST_HEAD(&engine->done);
 		INIT_LIST_HEAD(&engine->free);
 		INIT_WORK(&engine->free_work, vgem_engine_free_work);
@@ -851,6 +967,8 @@ void vgem_engines_fini(struct vgem_device *vdev)
 		spin_lock_irqsave(&engine->lock, flags);
 		engine->dying = true;
 		spin_unlock_irqrestore(&engine->lock, flags);
+		/* Queued only by a fence's hook, and no fence is left. */
+		irq_work_sync(&engine->retime);
 		hrtimer_cancel(&engine->complete);
 		hrtimer_cancel(&engine->hangcheck);
 		/* Hands the done list to the free work, starts nothing. */
@@ -873,6 +991,7 @@ static int vgem_engines_show(struct seq_file *m, void *data)
 	struct drm_info_node *node = m->private;
 	struct vgem_device *vdev = to_vgem(node->minor->dev);
 	ktime_t now = ktime_get();
+	u64 total = 0, boosted;
 	unsigned int i;
 
 	for (i = 0; i < vdev->num_engines; i++) {
@@ -881,9 +1000,16 @@ static int vgem_engines_show(struct seq_file *m, void *data)
 		unsigned long flags;
 
 		spin_lock_irqsave(&engine->lock, flags);
-		seq_printf(m, "%s: queued %llu completed %llu hung %llu\n",
+		boosted = engine->boosted_ns;
+		job = engine->running;
+		/* Not @now: the boost may be later, it is read under the lock. */
+		if (job && job->boost > 1)
+			boosted += ktime_to_ns(ktime_sub(ktime_get(),
+							 job->boosted_at));
+		total += boosted;
+		seq_printf(m, "%s: queued %llu completed %llu hung %llu boosts %llu boosted_ns %llu\n",
 			   engine->name, engine->queued, engine->completed,
-			   engine->hung);
+			   engine->hung, engine->boosts, boosted);
 		list_for_each_entry(job, &engine->queue, link) {
 			const char *state = job == engine->running ? "running" :
 					    atomic_read(&job->pending) ?
@@ -900,10 +1026,14 @@ static int vgem_engines_show(struct seq_file *m, void *data)
 			if (deadline != FENCE_NO_DEADLINE)
 				seq_printf(m, " deadline in %lld us",
 					   ktime_us_delta(deadline, now));
+			if (job == engine->running && job->boost > 1)
+				seq_printf(m, " boost x%u", job->boost);
 			seq_putc(m, '\n');
 		}
 		spin_unlock_irqrestore(&engine->lock, flags);
 	}
+	/* The power cost of the boosts, all engines. */
+	seq_printf(m, "boosted_ns %llu\n", total);
 	return 0;
 }
 
