@@ -447,7 +447,9 @@ static void fuzz_submit(struct worker *w, int fd)
 	if (below(&w->rng, 16) == 0)
 		s.pad = val32(&w->rng);
 	if (below(&w->rng, 16) == 0)
-		s.reserved[below(&w->rng, 2)] = rnd(&w->rng);
+		s.reserved = rnd(&w->rng);
+	if (below(&w->rng, 8) == 0)
+		s.deadline_ns = rnd(&w->rng);
 
 	note(w, "SUBMIT h %u op %u fl %x eng %u rect %u,%u %ux%u stride %u dur %llu in %u",
 	     s.handle, s.op, s.flags, s.engine, s.x, s.y, s.width, s.height,

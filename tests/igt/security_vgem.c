@@ -142,10 +142,11 @@ static void test_submit_flags(int fd)
 			REFUSED(flags, s.flags | 1u << bit);
 		REFUSED(pad, 1u << bit);
 	}
-	for (int bit = 0; bit < 64; bit++) {
-		REFUSED(reserved[0], 1ull << bit);
-		REFUSED(reserved[1], 1ull << bit);
-	}
+	for (int bit = 0; bit < 64; bit++)
+		REFUSED(reserved, 1ull << bit);
+	/* Not a CLOCK_MONOTONIC time: a negative one. */
+	REFUSED(deadline_ns, 1ull << 63);
+	REFUSED(deadline_ns, ~0ull);
 	for (uint32_t op = VGEM_OP_COPY + 1; op; op <<= 1)
 		REFUSED(op, op);
 #undef REFUSED

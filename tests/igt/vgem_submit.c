@@ -684,8 +684,8 @@ static void test_bad_args(int fd)
 	BAD(flags, 0x100, EINVAL);
 	BAD(op, 99, EINVAL);
 	BAD(pad, 1, EINVAL);
-	BAD(reserved[0], 1, EINVAL);
-	BAD(reserved[1], 1, EINVAL);
+	BAD(reserved, 1, EINVAL);
+	BAD(deadline_ns, 1ull << 63, EINVAL);
 	BAD(engine, 99, EINVAL);
 	BAD(format, DRM_FORMAT_RGB565, EINVAL);
 	BAD(width, 0, EINVAL);

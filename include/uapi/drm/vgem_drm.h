@@ -113,16 +113,25 @@ struct drm_vgem_fence_wait {
  *  VGEM_SUBMIT_HANG          (test) the job never completes: the engine's
  *                            hang check signals it with ETIMEDOUT.
  *
+ * deadline_ns, if not 0, is when the job's fence is wanted, in
+ * CLOCK_MONOTONIC nanoseconds: as if set on the fence once it is made
+ * (the earliest deadline set on a fence counts, from whoever sets it: a
+ * display waiting for it, SYNC_IOC_SET_DEADLINE on its sync_file from
+ * Linux 6.4). The
+ * engine runs jobs of different files earliest deadline first and may
+ * boost its clock for a job at risk (module parameters edf, starve_ms,
+ * max_boost). 0 means no deadline, as before the field existed.
+ *
  * A file whose jobs hung 3 times (retired by the hang check, whether they
  * had VGEM_SUBMIT_HANG or overran) is banned: SUBMIT on it fails with EIO
  * from then on. Other files are not affected; a new file starts afresh.
  *
- * Errors: EINVAL (unknown op or flags, reserved fields or pad not 0, bad
- * format, empty or too large rectangle, rectangle outside a buffer,
- * duration over VGEM_MAX_DURATION_NS, more than VGEM_MAX_IN_FENCES
- * in-fences, engine out of range, an in-fence that is not a sync_file, a
- * buffer that cannot be mapped in the kernel, such as an import of I/O
- * memory);
+ * Errors: EINVAL (unknown op or flags, reserved or pad not 0, deadline_ns
+ * over INT64_MAX, bad format, empty or too large rectangle, rectangle
+ * outside a buffer, duration over VGEM_MAX_DURATION_NS, more than
+ * VGEM_MAX_IN_FENCES in-fences, engine out of range, an in-fence that is
+ * not a sync_file, a buffer that cannot be mapped in the kernel, such as
+ * an import of I/O memory);
  * ENOENT (no such handle); EFAULT (bad in_fences pointer); EAGAIN (the file
  * has VGEM_MAX_JOBS jobs in flight, or too many fence ids); EIO (the file
  * is banned, above); ENOMEM.
@@ -162,7 +171,8 @@ struct drm_vgem_submit {
 	__u32 out_fence;	/* out: fence id (VGEM_SUBMIT_FENCE_ID) */
 	__s32 out_fence_fd;	/* out: sync_file fd (VGEM_SUBMIT_OUT_FENCE_FD) */
 	__u32 pad;		/* must be 0 */
-	__u64 reserved[2];	/* must be 0 */
+	__u64 deadline_ns;	/* CLOCK_MONOTONIC; 0: none */
+	__u64 reserved;		/* must be 0 */
 };
 
 #if defined(__cplusplus)

@@ -48,8 +48,9 @@ static bool vgem_rect_fits(size_t size, u32 stride, u32 x, u32 y, u32 w,
 static int vgem_submit_check(struct drm_vgem_submit *a,
 			     struct vgem_device *vdev)
 {
-	if (a->flags & ~VGEM_SUBMIT_FLAGS || a->pad || a->reserved[0] ||
-	    a->reserved[1])
+	if (a->flags & ~VGEM_SUBMIT_FLAGS || a->pad || a->reserved)
+		return -EINVAL;
+	if (a->deadline_ns > KTIME_MAX)
 		return -EINVAL;
 	if (a->op > VGEM_OP_COPY || a->engine >= vdev->num_engines)
 		return -EINVAL;
@@ -340,6 +341,14 @@ int vgem_submit_ioctl(struct drm_device *dev, void *data,
 		fd_install(sub.fd, sub.sync->file);
 	args->out_fence_fd = sub.sync ? sub.fd : -1;
 	args->out_fence = sub.id;
+	/*
+	 * As any consumer would set it, earliest wins; before the job can
+	 * start (it does not before vgem_job_arm()), so that the engine
+	 * chooses and clocks it with its deadline.
+	 */
+	if (args->deadline_ns)
+		fence_set_deadline(sub.job->fence,
+				   ns_to_ktime(args->deadline_ns));
 	vgem_job_arm(sub.job);
 	return 0;
 
