@@ -6,6 +6,7 @@
  *                       [--paths callback,userwait,worker] [--seed S]
  *                       [--captures N] [--crc 0|1] [--busy N]
  *                       [--trace all|armed|none]
+ *                       [--load-ms MS] [--load-depth N]
  *   flipdemo crc W H FIRST LAST   expected CRC of each pattern frame
  *   flipdemo png RAW W H FRAME OUT.png
  *
@@ -19,14 +20,39 @@
  *   userwait  the process polls the job's out-fence, then flips;
  *   worker    vkms gate=0: the commit's worker blocks in a fence wait, as
  *             the upstream DRM helpers do.
+ * Two more paths, not run by default, are the callback path on an engine
+ * kept busy by a second client (the load client, below):
+ *   load-fifo  vgem edf=0 and max_boost=1: jobs run in submission order
+ *              at the nominal clock, so the deadline a gated flip sets on
+ *              its fence changes nothing;
+ *   load-edf   vgem edf=1, max_boost as loaded: the frame's job, which has
+ *              a deadline (the vblank its flip could latch at), runs
+ *              before the load's jobs, which have none, and at a boosted
+ *              clock when at risk.
+ * Each sets those parameters in /sys/module/vgem/parameters/ and puts the
+ * old values back when it ends.
  * For every frame it records the fence's signal time (its sync_file
- * timestamp) and the latch (the flip event's vblank time and sequence); it
+ * timestamp), when the flip was committed, and the latch (the flip
+ * event's vblank time and sequence); it
  * captures the CRC of every vblank; it traces fence signals, flip
  * deliveries, flip arming (vkms's vkms_flip_armed), work items and
  * wake-ups through tracefs ("--trace armed": the arming only, for long
  * runs). It writes OUTDIR/PATH.frames.csv, PATH.crc.csv, PATH.trace,
  * PATH.stats (vkms's counters, their change over the path) and meta.txt;
  * the host (scripts/demo) verifies and reports.
+ *
+ * The load client of the load paths is a thread with a vgem file of its
+ * own (so a fence timeline of its own on the engine): it keeps --load-depth
+ * jobs (default 2) of --load-ms ms (default 12) queued on engine 0, the
+ * frames' engine, each a VGEM_OP_FILL of a small buffer of its own,
+ * without a deadline, submitting the next as soon as the oldest signals.
+ * The frames start once its first job has completed. The load paths take
+ * no writeback captures (saving one pauses the frames while the load
+ * runs on; every frame is still checked by CRC). It writes
+ * PATH.load.csv (each job's submit and signal times, fence status) and
+ * PATH.load (the parameters used, and the change of vgem's boost counters
+ * in debugfs "engines" from the first frame's submit to the last frame's
+ * latch: boosted_ns of all engines, boosts and boosted_ns of engine 0).
  *
  * "--captures N" takes N frames of each path, evenly spread, through the
  * output's writeback connector: the frame's flip commit carries a
@@ -48,6 +74,7 @@
 #include <poll.h>
 #include <png.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +93,8 @@
 #define MAX_CRC 65536
 #define TRACING "/sys/kernel/tracing"
 #define MAX_BUSY 16
+#define MAX_LOAD_DEPTH 8
+#define VGEM_PARAMS "/sys/module/vgem/parameters/"
 
 enum { TRACE_NONE, TRACE_ARMED, TRACE_ALL };
 
@@ -75,10 +104,12 @@ struct opts {
 	int dur_min_ms, dur_max_ms;
 	char paths[128];
 	unsigned int seed;
+	unsigned int load_seed;	/* the seed the run began with */
 	int captures;
 	int crc;
 	int busy;
 	int trace;
+	int load_ms, load_depth;
 };
 
 /* The writeback connector's capture buffer, when frames are captured. */
@@ -97,7 +128,7 @@ static const char *const stat_names[] = {
 
 struct frame {
 	int dur_us;
-	uint64_t t_submit, t_signal, t_latch;
+	uint64_t t_submit, t_flip, t_signal, t_latch;
 	uint32_t seq;
 	int status;
 };
@@ -237,20 +268,237 @@ static void read_stats(struct kms_dev *dev, int index, uint64_t *v)
 		v[i] = kms_stat(dev, index, stat_names[i]);
 }
 
+/* ---- the load paths ---------------------------------------------------- */
+
+/* A vgem parameter, or -1 if it cannot be read. */
+static long vgem_param(const char *name)
+{
+	char path[128], buf[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), VGEM_PARAMS "%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+static void vgem_param_set(const char *name, long value)
+{
+	char path[128], buf[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), VGEM_PARAMS "%s", name);
+	fd = open(path, O_WRONLY);
+	igt_assert_f(fd >= 0, "cannot open %s: %s\n", path, strerror(errno));
+	n = snprintf(buf, sizeof(buf), "%ld", value);
+	igt_assert_f(write(fd, buf, n) == n, "cannot write %s to %s: %s\n",
+		     buf, path, strerror(errno));
+	close(fd);
+}
+
+/* vgem's boost counters, from debugfs "engines"; -1 where unread. */
+struct boosts {
+	long long total_ns;		/* last line: all engines */
+	long long e0_boosts, e0_ns;	/* engine 0, the frames' engine */
+};
+
+static struct boosts read_boosts(void)
+{
+	struct boosts b = { -1, -1, -1 };
+	static char buf[65536];
+	char path[64], *line;
+	size_t len = 0;
+	ssize_t n;
+	int fd = -1;
+
+	for (int m = 0; m < 64 && fd < 0; m++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/engines",
+			 m);
+		fd = open(path, O_RDONLY);
+	}
+	if (fd < 0)
+		return b;
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = 0;
+	line = strstr(buf, "engine0: ");
+	if (line)
+		line = strstr(line, " boosts ");
+	if (line)
+		sscanf(line, " boosts %lld boosted_ns %lld", &b.e0_boosts,
+		       &b.e0_ns);
+	for (line = buf; line && *line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (!strncmp(line, "boosted_ns ", 11))
+			sscanf(line + 11, "%lld", &b.total_ns);
+	}
+	return b;
+}
+
+static long long delta(long long after, long long before)
+{
+	return after < 0 || before < 0 ? -1 : after - before;
+}
+
+struct load_job {
+	uint64_t t_submit, t_signal;
+	int status;
+};
+
+/* The load client: a thread with a vgem file (a timeline) of its own. */
+struct load {
+	const struct opts *o;
+	pthread_t thread;
+	sem_t started;		/* posted when its first job has completed */
+	int stop;		/* __atomic */
+	int n, cap;
+	struct load_job *jobs;
+	long edf, max_boost, starve_ms;	/* as set for the path */
+	long saved_edf, saved_max_boost;
+	struct boosts before, after;
+};
+
+/* Keeps o->load_depth jobs queued until told to stop, then drains. */
+static void *load_client(void *arg)
+{
+	struct load *l = arg;
+	const struct opts *o = l->o;
+	struct vgem_bo bo = { .width = 64, .height = 64 };
+	int fence[MAX_LOAD_DEPTH], job[MAX_LOAD_DEPTH];
+	int fd, head = 0, queued = 0;
+	bool started = false;
+
+	pthread_setname_np(pthread_self(), "flipdemo-load");
+	fd = kms_vgem_open();
+	vgem_create(fd, &bo);
+	for (;;) {
+		bool stop = __atomic_load_n(&l->stop, __ATOMIC_ACQUIRE);
+
+		while (!stop && queued < o->load_depth) {
+			struct drm_vgem_submit s = vgem_submit_desc(&bo,
+								    VGEM_OP_FILL);
+			int k = (head + queued) % MAX_LOAD_DEPTH;
+
+			if (l->n == l->cap) {
+				l->cap = l->cap ? 2 * l->cap : 1024;
+				l->jobs = realloc(l->jobs,
+						  l->cap * sizeof(*l->jobs));
+				igt_assert(l->jobs);
+			}
+			s.color = 0xff000000 | (l->n & 0xffffff);
+			s.duration_ns = o->load_ms * 1000000ull;
+			l->jobs[l->n].t_submit = now_ns();
+			fence[k] = vgem_submit_fd(fd, &s);
+			job[k] = l->n++;
+			queued++;
+		}
+		if (!queued)
+			break;
+		igt_assert(sync_fence_wait(fence[head], 10000));
+		l->jobs[job[head]].status =
+			kms_sync_file_status(fence[head],
+					     &l->jobs[job[head]].t_signal);
+		close(fence[head]);
+		head = (head + 1) % MAX_LOAD_DEPTH;
+		queued--;
+		if (!started) {
+			sem_post(&l->started);
+			started = true;
+		}
+	}
+	gem_close(fd, bo.handle);
+	close(fd);
+	return NULL;
+}
+
+/* Sets vgem's parameters for @path, starts the load and waits for it. */
+static void load_start(const struct opts *o, const char *path,
+		       struct load *l)
+{
+	bool edf = !strcmp(path, "load-edf");
+
+	memset(l, 0, sizeof(*l));
+	l->o = o;
+	l->saved_edf = vgem_param("edf");
+	l->saved_max_boost = vgem_param("max_boost");
+	igt_assert_f(l->saved_edf >= 0 && l->saved_max_boost >= 1,
+		     "vgem has no edf/max_boost parameters\n");
+	vgem_param_set("edf", edf);
+	vgem_param_set("max_boost", edf ? l->saved_max_boost : 1);
+	l->edf = vgem_param("edf");
+	l->max_boost = vgem_param("max_boost");
+	l->starve_ms = vgem_param("starve_ms");
+	igt_assert_eq(sem_init(&l->started, 0, 0), 0);
+	igt_assert_eq(pthread_create(&l->thread, NULL, load_client, l), 0);
+	while (sem_wait(&l->started) && errno == EINTR)
+		;
+}
+
+/* Stops the load, puts vgem's parameters back, writes its files. */
+static void load_stop(const struct opts *o, const char *path,
+		      struct load *l)
+{
+	char file[512];
+	FILE *f;
+
+	__atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(l->thread, NULL);
+	sem_destroy(&l->started);
+	vgem_param_set("edf", l->saved_edf);
+	vgem_param_set("max_boost", l->saved_max_boost);
+
+	snprintf(file, sizeof(file), "%s/%s.load", o->out, path);
+	f = fopen(file, "w");
+	igt_assert(f);
+	fprintf(f, "edf %ld\nmax_boost %ld\nstarve_ms %ld\nload_ms %d\n"
+		"load_depth %d\nboosted_ns %lld\nengine0_boosts %lld\n"
+		"engine0_boosted_ns %lld\n", l->edf, l->max_boost,
+		l->starve_ms, o->load_ms, o->load_depth,
+		delta(l->after.total_ns, l->before.total_ns),
+		delta(l->after.e0_boosts, l->before.e0_boosts),
+		delta(l->after.e0_ns, l->before.e0_ns));
+	fclose(f);
+	snprintf(file, sizeof(file), "%s/%s.load.csv", o->out, path);
+	f = fopen(file, "w");
+	igt_assert(f);
+	fprintf(f, "job,t_submit,t_signal,status\n");
+	for (int i = 0; i < l->n; i++)
+		fprintf(f, "%d,%llu,%llu,%d\n", i,
+			(unsigned long long)l->jobs[i].t_submit,
+			(unsigned long long)l->jobs[i].t_signal,
+			l->jobs[i].status);
+	fclose(f);
+	free(l->jobs);
+}
+
 static int run_path(struct opts *o, const char *path,
 		    struct kms_dev *dev, int vgem, struct kms_vgem_bo *ring,
 		    struct capture *wb)
 {
 	const struct kms_output *out = &dev->out[0];
+	/* The load paths draw the same durations, the run's first ones. */
+	unsigned int load_seed = o->load_seed;
 	struct crc_log *log = calloc(1, sizeof(*log));
 	struct frame *f = calloc(o->frames, sizeof(*f));
 	bool userwait = !strcmp(path, "userwait");
+	bool load = !strncmp(path, "load-", 5);
+	unsigned int *seed = load ? &load_seed : &o->seed;
 	uint64_t before[NSTATS], after[NSTATS];
+	struct load ld;
 	FILE *csv, *wbcsv = NULL;
 	bool traced;
 	char file[512];
 
 	igt_assert(log && f);
+	igt_assert_f(!load || !strcmp(path, "load-fifo") ||
+		     !strcmp(path, "load-edf"), "unknown path %s\n", path);
 	igt_assert(kms_param_set("gate", strcmp(path, "worker") ? 1 : 0));
 	if (wb->on) {
 		snprintf(file, sizeof(file), "%s/%s.wb.csv", o->out, path);
@@ -263,8 +511,12 @@ static int run_path(struct opts *o, const char *path,
 		igt_assert_eq(pthread_create(&log->thread, NULL, crc_reader,
 					     log), 0);
 	}
+	if (load)
+		load_start(o, path, &ld);
 	read_stats(dev, out->index, before);
 	traced = trace_start(o->trace);
+	if (load)
+		ld.before = read_boosts();
 
 	for (int i = 0; i < o->frames; i++) {
 		struct kms_vgem_bo *bo = &ring[i % RING];
@@ -272,13 +524,14 @@ static int run_path(struct opts *o, const char *path,
 				      .height = bo->height, .pitch = bo->pitch,
 				      .size = bo->size };
 		struct drm_vgem_submit s = vgem_submit_desc(&vb, VGEM_OP_PATTERN);
-		bool capture = wb->on && captured(o, i);
+		/* Not in the load paths: a capture pauses the frames. */
+		bool capture = wb->on && !load && captured(o, i);
 		int fence, ret, wb_fence = -1;
 		struct kms_event ev;
 		struct kms_req *req;
 
 		f[i].dur_us = o->dur_min_ms * 1000 +
-			      rand_r(&o->seed) %
+			      rand_r(seed) %
 			      ((o->dur_max_ms - o->dur_min_ms) * 1000 + 1);
 		s.frame = i;
 		s.duration_ns = f[i].dur_us * 1000ull;
@@ -296,6 +549,8 @@ static int run_path(struct opts *o, const char *path,
 				    "WRITEBACK_OUT_FENCE_PTR",
 				    (uint64_t)(uintptr_t)&wb_fence);
 		}
+		/* The flip is asked for: its due vblank is the next one. */
+		f[i].t_flip = now_ns();
 		do {
 			ret = kms_req_commit_data(req, DRM_MODE_ATOMIC_NONBLOCK |
 						  DRM_MODE_PAGE_FLIP_EVENT, i);
@@ -319,6 +574,10 @@ static int run_path(struct opts *o, const char *path,
 		if ((i + 1) % (o->frames / 10 ? o->frames / 10 : 1) == 0 ||
 		    i + 1 == o->frames)
 			progress(path, i + 1, o->frames);
+	}
+	if (load) {
+		ld.after = read_boosts();
+		load_stop(o, path, &ld);
 	}
 	/* The last frame stays up a few vblanks: its CRCs are captured. */
 	kms_wait_vblank(dev->fd, out->index, 3, NULL);
@@ -346,10 +605,12 @@ static int run_path(struct opts *o, const char *path,
 	snprintf(file, sizeof(file), "%s/%s.frames.csv", o->out, path);
 	csv = fopen(file, "w");
 	igt_assert(csv);
-	fprintf(csv, "frame,dur_us,t_submit,t_signal,t_latch,seq,status\n");
+	fprintf(csv,
+		"frame,dur_us,t_submit,t_flip,t_signal,t_latch,seq,status\n");
 	for (int i = 0; i < o->frames; i++)
-		fprintf(csv, "%d,%d,%llu,%llu,%llu,%u,%d\n", i, f[i].dur_us,
-			(unsigned long long)f[i].t_submit,
+		fprintf(csv, "%d,%d,%llu,%llu,%llu,%llu,%u,%d\n", i,
+			f[i].dur_us, (unsigned long long)f[i].t_submit,
+			(unsigned long long)f[i].t_flip,
 			(unsigned long long)f[i].t_signal,
 			(unsigned long long)f[i].t_latch, f[i].seq, f[i].status);
 	fclose(csv);
@@ -441,15 +702,18 @@ static void run(struct opts *o)
 	igt_assert(meta);
 	fprintf(meta, "width %d\nheight %d\nrefresh_ns %llu\nframes %d\n"
 		"dur_min_ms %d\ndur_max_ms %d\nseed %u\npid %d\n"
-		"captures %d\ncrc %d\nbusy %d\ntrace %d\n", o->w, o->h,
+		"captures %d\ncrc %d\nbusy %d\ntrace %d\nload_ms %d\n"
+		"load_depth %d\n", o->w, o->h,
 		(unsigned long long)kms_mode_frame_ns(&mode), o->frames,
 		o->dur_min_ms, o->dur_max_ms, o->seed, getpid(),
-		wb.on ? o->captures : 0, o->crc, o->busy, o->trace);
+		wb.on ? o->captures : 0, o->crc, o->busy, o->trace,
+		o->load_ms, o->load_depth);
 	fclose(meta);
 
 	printf("flipdemo: %dx%d, %d frames per path, jobs of %d-%d ms%s\n",
 	       o->w, o->h, o->frames, o->dur_min_ms, o->dur_max_ms,
 	       o->busy ? ", CPUs loaded" : "");
+	o->load_seed = o->seed;
 	busy_start(o->busy, busy);
 	for (p = strtok_r(o->paths, ",", &save); p;
 	     p = strtok_r(NULL, ",", &save))
@@ -576,6 +840,7 @@ static void usage(void)
 	      "         [--dur MIN:MAX] [--paths LIST] [--seed S]\n"
 	      "         [--captures N] [--crc 0|1] [--busy N]\n"
 	      "         [--trace all|armed|none]\n"
+	      "         [--load-ms MS] [--load-depth N]\n"
 	      "       flipdemo crc W H FIRST LAST\n"
 	      "       flipdemo png RAW W H FRAME OUT.png\n", stderr);
 }
@@ -587,7 +852,8 @@ int main(int argc, char **argv)
 			  .paths = "callback,userwait,worker",
 			  .seed = (unsigned int)time(NULL),
 			  .captures = 0, .crc = 1, .busy = 0,
-			  .trace = TRACE_ALL };
+			  .trace = TRACE_ALL, .load_ms = 12,
+			  .load_depth = 2 };
 
 	if (argc == 6 && !strcmp(argv[1], "crc")) {
 		crcs(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]),
@@ -627,13 +893,18 @@ int main(int argc, char **argv)
 			o.trace = !strcmp(argv[i + 1], "none") ? TRACE_NONE :
 				  !strcmp(argv[i + 1], "armed") ? TRACE_ARMED :
 				  TRACE_ALL;
+		else if (!strcmp(argv[i], "--load-ms"))
+			o.load_ms = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--load-depth"))
+			o.load_depth = atoi(argv[i + 1]);
 		else
 			o.frames = 0;	/* unknown option */
 	}
 	if ((argc - 3) % 2 || o.frames < 1 || o.w < 64 || o.h < 64 ||
 	    o.dur_min_ms < 0 || o.dur_max_ms < o.dur_min_ms ||
 	    o.captures < 0 || o.captures > o.frames || o.busy < 0 ||
-	    o.busy > MAX_BUSY) {
+	    o.busy > MAX_BUSY || o.load_ms < 1 || o.load_ms > 1000 ||
+	    o.load_depth < 1 || o.load_depth > MAX_LOAD_DEPTH) {
 		fprintf(stderr, "flipdemo: bad options\n");
 		usage();
 		return 2;
