@@ -167,9 +167,11 @@ _check: build
 _check-harness: test-modules user $(HARNESS_BIN)
 	$(SRC)/scripts/check $(VM_KERNEL) --harness
 
-# HOST_LOAD=N: N busy loops on the host for the whole run
+# HOST_LOAD=N: N busy loops on the host for the whole run; OVERLOAD=0:
+# without the overload scenario (load-fifo, load-edf)
 _demo: build
-	$(SRC)/scripts/demo $(VM_KERNEL) $(if $(HOST_LOAD),--host-load $(HOST_LOAD))
+	$(SRC)/scripts/demo $(VM_KERNEL) $(if $(HOST_LOAD),--host-load $(HOST_LOAD)) \
+		$(if $(filter 0,$(OVERLOAD)),--no-overload)
 
 _bench: build
 	$(SRC)/scripts/bench $(VM_KERNEL)
