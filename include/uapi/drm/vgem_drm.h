@@ -117,10 +117,9 @@ struct drm_vgem_fence_wait {
  * CLOCK_MONOTONIC nanoseconds: as if set on the fence once it is made
  * (the earliest deadline set on a fence counts, from whoever sets it: a
  * display waiting for it, SYNC_IOC_SET_DEADLINE on its sync_file from
- * Linux 6.4). The
- * engine runs jobs of different files earliest deadline first and may
- * boost its clock for a job at risk (module parameters edf, starve_ms,
- * max_boost). 0 means no deadline, as before the field existed.
+ * Linux 6.4). The engine runs jobs of different files earliest deadline
+ * first and may boost its clock for a job at risk (module parameters edf,
+ * starve_ms, max_boost). 0 means no deadline, as before the field existed.
  *
  * A file whose jobs hung 3 times (retired by the hang check, whether they
  * had VGEM_SUBMIT_HANG or overran) is banned: SUBMIT on it fails with EIO
