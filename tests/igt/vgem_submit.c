@@ -2,7 +2,8 @@
 /*
  * vgem_submit: render jobs on the simulated engines. Content is written
  * before the job's fence signals, jobs of an engine run in order, in-fences
- * and the buffers' fences hold a job back, errors propagate, limits hold,
+ * and the buffers' fences hold a job back, in-fence errors propagate (the
+ * buffers' fences pass none on), limits hold,
  * and bad input is refused with the documented errno.
  *
  * "Not yet" is always made certain by holding a job back with an unsignaled
@@ -408,6 +409,55 @@ static void test_hang(int fd)
 	close(after);
 	gem_close(fd, a.handle);
 	gem_close(fd, b.handle);
+}
+
+/*
+ * Regression: a failed job fails no later user of its buffer. A hung job
+ * writes A; a FILL of A queued behind it through A's implicit fences runs
+ * once the hang check has failed the hung one, and draws; so does a COPY
+ * from A into B. Before, both failed with ETIMEDOUT, undrawn, and so did
+ * every later job on A: one hang failed a ring of frames for good.
+ */
+static void test_implicit_no_error(void)
+{
+	/* a file of its own: its hang counts towards no other's ban */
+	int fd = drm_open_driver("vgem");
+	struct vgem_bo a = new_bo(fd, 8, 8), b = new_bo(fd, 8, 8);
+	struct drm_vgem_submit s;
+	int hung, fill, copy;
+	uint32_t *map;
+
+	set_knob("hang_ms", 100);
+	s = vgem_submit_desc(&a, VGEM_OP_FILL);
+	s.flags = VGEM_SUBMIT_HANG;
+	hung = vgem_submit_fd(fd, &s);
+	s = vgem_submit_desc(&a, VGEM_OP_FILL);
+	s.color = 0xff00ff00;
+	fill = vgem_submit_fd(fd, &s);
+	s = vgem_submit_desc(&b, VGEM_OP_COPY);
+	s.src_handle = a.handle;
+	s.src_stride = a.pitch;
+	copy = vgem_submit_fd(fd, &s);
+
+	igt_assert(sync_fence_wait(hung, 20000));
+	igt_assert(sync_fence_wait(fill, 20000));
+	igt_assert(sync_fence_wait(copy, 20000));
+	igt_assert_eq(sync_fence_status(hung), -ETIMEDOUT);
+	igt_assert_eq(sync_fence_status(fill), 1);
+	igt_assert_eq(sync_fence_status(copy), 1);
+	/* the hung job ended before the fill started: both fences order */
+	igt_assert_lte(sync_fence_timestamp(hung), sync_fence_timestamp(fill));
+	map = vgem_mmap(fd, &b, PROT_READ);
+	for (uint32_t y = 0; y < b.height; y++)
+		for (uint32_t x = 0; x < b.width; x++)
+			igt_assert_eq(*px(map, &b, x, y), 0xff00ff00);
+	munmap(map, b.size);
+	close(hung);
+	close(fill);
+	close(copy);
+	gem_close(fd, a.handle);
+	gem_close(fd, b.handle);
+	close(fd);
 }
 
 /* Whether some vgem engine lists a running job (debugfs). */
@@ -839,6 +889,8 @@ igt_main
 		test_fence_id(fd);
 	igt_subtest("hang")
 		test_hang(fd);
+	igt_subtest("implicit-no-error")
+		test_implicit_no_error();
 	igt_subtest("hang-param-change")
 		test_hang_param_change(fd);
 	igt_subtest("stale-completion")

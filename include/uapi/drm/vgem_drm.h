@@ -113,6 +113,10 @@ struct drm_vgem_fence_wait {
  *  VGEM_SUBMIT_HANG          (test) the job never completes: the engine's
  *                            hang check signals it with ETIMEDOUT.
  *
+ * A job waits for its in-fences and (unless NO_IMPLICIT) its buffers'
+ * fences. If an in-fence fails, the job does not run and its fence fails
+ * with that error; the buffers' fences pass no error on.
+ *
  * deadline_ns, if not 0, is when the job's fence is wanted, in
  * CLOCK_MONOTONIC nanoseconds: as if set on the fence once it is made
  * (the earliest deadline set on a fence counts, from whoever sets it: a

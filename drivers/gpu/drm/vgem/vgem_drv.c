@@ -37,10 +37,16 @@ unsigned int vgem_max_fence_ids = 4096;
 module_param_named(max_fence_ids, vgem_max_fence_ids, uint, 0644);
 MODULE_PARM_DESC(max_fence_ids, "Fence ids per file (default 4096)");
 
-unsigned int vgem_hang_ms = 2000;
+/*
+ * The lockup timeout. 10 s, as GPU drivers' job timeouts commonly are: on
+ * a TCG guest of a busy host the engine's worker can be kept off its vCPU
+ * for seconds, and a shorter bound takes that for a hang (a frame failed
+ * and not drawn). The test suite loads vgem with hang_ms=2000.
+ */
+unsigned int vgem_hang_ms = 10000;
 module_param_named(hang_ms, vgem_hang_ms, uint, 0644);
 MODULE_PARM_DESC(hang_ms,
-		 "A job overrunning its duration by this is hung (default 2000)");
+		 "A job overrunning its duration by this is hung (default 10000)");
 
 unsigned int vgem_write_lead_us = 500;
 module_param_named(write_lead_us, vgem_write_lead_us, uint, 0644);

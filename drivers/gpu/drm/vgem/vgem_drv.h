@@ -193,6 +193,11 @@ struct vgem_dep {
 	struct fence_cb cb;
 	struct fence *fence;	/* a reference */
 	struct vgem_job *job;
+	/*
+	 * An in-fence, whose error fails the job; not a fence of the
+	 * buffers' reservations, which only orders access to them.
+	 */
+	bool in_fence;
 };
 
 /*

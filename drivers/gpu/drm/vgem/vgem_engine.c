@@ -15,8 +15,9 @@
  * fence sees the old content.
  *
  * A hang check, armed when the job starts, signals a job that overruns its
- * duration by hang_ms with -ETIMEDOUT. A job whose dependency failed does
- * not run: its fence signals at once with the dependency's error.
+ * duration by hang_ms with -ETIMEDOUT. A job whose in-fence failed does
+ * not run: its fence signals at once with that error. The buffers'
+ * implicit fences pass no error on (vgem_job_add_dep()).
  *
  * Signalling path: the worker from a job's start until its completion is
  * armed, both hrtimer handlers and the dependency callback are fence
@@ -42,12 +43,15 @@
  * the bound off. With edf=0 the engine runs its jobs in submission order
  * across files, each waiting for every job queued before it.
  *
- * Clock: duration_ns is a job's time at the nominal clock. When the job
- * running is at risk (at that clock it would complete after its
- * deadline: known when it starts, or set while it runs), the engine
- * boosts its clock to max_boost times nominal (default 2; 1 never
- * boosts) for the rest of that job, which completes that much sooner;
- * the next job starts at the nominal clock. debugfs "engines" shows the
+ * Clock: duration_ns is a job's time at the nominal clock. When a
+ * deadline is at risk, the engine boosts its clock to max_boost times
+ * nominal (default 2; 1 never boosts) for the rest of the job running,
+ * which completes that much sooner; the next job starts at the nominal
+ * clock. At risk: at the nominal clock, the job running would complete
+ * after its own deadline, or a ready job that waits for the engine would
+ * (starting when the running one completes, the earliest it could), as
+ * a GPU raises its clock for a waiter it makes late. Checked when a job
+ * starts and whenever a job of the engine gets an earlier deadline. debugfs "engines" shows the
  * jobs boosted and the time spent boosted per engine (boosts,
  * boosted_ns), and the total of all engines (boosted_ns, the last line):
  * the power cost of the deadlines.
@@ -444,11 +448,41 @@ static struct vgem_job *vgem_engine_pick(struct vgem_engine *engine,
 /* ---- the clock --------------------------------------------------------- */
 
 /*
- * Boosts the engine's clock if the job it runs is at risk: if, at the
- * nominal clock, it would complete after its deadline. What is left of
- * the job then runs max_boost times faster, until it completes; the next
- * job starts at the nominal clock again. A job that is boosted stays so:
- * its deadline can only move earlier.
+ * Whether a ready job waiting for the engine would miss its deadline
+ * behind @running at the nominal clock, starting when @running is due to
+ * complete. The jobs that compete then are the oldest of each timeline,
+ * and on @running's own timeline the one after it: a few lists' heads,
+ * which keeps this short enough for the hard IRQ it runs in.
+ */
+static bool vgem_engine_waiter_at_risk(struct vgem_engine *engine,
+				       struct vgem_job *running)
+	__must_hold(&engine->lock)
+{
+	struct vgem_timeline *tl;
+	struct vgem_job *job;
+
+	list_for_each_entry(tl, &engine->timelines, link) {
+		job = list_first_entry(&tl->jobs, struct vgem_job, tl_link);
+		if (job == running) {
+			if (list_is_last(&job->tl_link, &tl->jobs))
+				continue;
+			job = list_next_entry(job, tl_link);
+		}
+		if (vgem_job_ready(job) &&
+		    ktime_after(ktime_add_ns(running->done_at,
+					     job->args.duration_ns),
+				vgem_job_deadline(job)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Boosts the engine's clock if a deadline is at risk (see the top of this
+ * file): the running job's own, or that of a ready job waiting behind it.
+ * What is left of the running job then runs max_boost times faster, until
+ * it completes; the next job starts at the nominal clock again. A job
+ * that is boosted stays so: deadlines only move earlier.
  *
  * The earlier completion reaches whichever waits for it: the completion
  * timer, if armed, is moved (a handler already running for the old time
@@ -466,7 +500,8 @@ static void vgem_engine_boost(struct vgem_engine *engine, ktime_t now)
 	if (!job || job->boost > 1 || boost < 2 ||
 	    (job->args.flags & VGEM_SUBMIT_HANG))
 		return;
-	if (!ktime_after(job->done_at, vgem_job_deadline(job)))
+	if (!ktime_after(job->done_at, vgem_job_deadline(job)) &&
+	    !vgem_engine_waiter_at_risk(engine, job))
 		return;
 	left = ktime_to_ns(ktime_sub(job->done_at, now));
 	if (left <= 0)
@@ -702,6 +737,27 @@ static void vgem_engine_work(struct work_struct *work)
 	fence_end_signalling(cookie);
 }
 
+/*
+ * Drops one count of @job's pending; on the last, the job is ready: the
+ * worker may start it, and if it has a deadline the engine checks at once
+ * whether the job running makes it late (a boost, vgem_engine_retime()).
+ * The deadline is read before the decrement, after which @job may be gone
+ * (see vgem_dep_signaled()); one set meanwhile has its own check, which
+ * may come just before the job is ready and miss it: the job is then
+ * checked when it starts.
+ */
+static void vgem_job_put_pending(struct vgem_job *job,
+				 struct vgem_engine *engine)
+{
+	bool deadline = vgem_job_deadline(job) != FENCE_NO_DEADLINE;
+
+	if (atomic_dec_and_test(&job->pending)) {
+		queue_work(engine->wq, &engine->work);
+		if (deadline)
+			irq_work_queue(&engine->retime);
+	}
+}
+
 /* A dependency signaled: any context, maybe under the engine lock. */
 static void vgem_dep_signaled(struct fence *fence, struct fence_cb *cb)
 {
@@ -715,12 +771,11 @@ static void vgem_dep_signaled(struct fence *fence, struct fence_cb *cb)
 	struct vgem_engine *engine = job->engine;
 	unsigned int cookie = fence_begin_signalling();
 
-	if (fence->error)
+	if (fence->error && dep->in_fence)
 		cmpxchg(&job->dep_error, 0, fence->error);
 	/* Before the decrement: maybe the last, after which it may be gone. */
 	WRITE_ONCE(job->ready_at, ktime_get());
-	if (atomic_dec_and_test(&job->pending))
-		queue_work(engine->wq, &engine->work);
+	vgem_job_put_pending(job, engine);
 	fence_end_signalling(cookie);
 }
 
@@ -903,14 +958,13 @@ void vgem_job_arm(struct vgem_job *job)
 		if (fence_add_callback(dep->fence, &dep->cb,
 				       vgem_dep_signaled)) {
 			/* Already signaled. */
-			if (dep->fence->error)
+			if (dep->fence->error && dep->in_fence)
 				cmpxchg(&job->dep_error, 0, dep->fence->error);
 			atomic_dec(&job->pending);
 		}
 	}
 	WRITE_ONCE(job->ready_at, ktime_get());
-	if (atomic_dec_and_test(&job->pending))
-		queue_work(engine->wq, &engine->work);
+	vgem_job_put_pending(job, engine);
 }
 
 /* ---- engines --------------------------------------------------------- */

@@ -114,7 +114,16 @@ static int vgem_submit_lookup(struct vgem_submit *sub, struct drm_file *file)
 
 /* ---- step 2: dependencies ---------------------------------------------- */
 
-static int vgem_job_add_dep(struct vgem_job *job, struct fence *fence)
+/*
+ * Error rule: when an in-fence fails, its job fails with that error, without
+ * running (the client named the dependency: its input is bad). The
+ * buffers' implicit fences only order access, as the kernel's GPU
+ * scheduler treats them: a job that failed, hung or not, leaves the later
+ * users of its buffers alone. Passing its error on through them would
+ * fail every later job of a ring of buffers once one job fails, for good.
+ */
+static int vgem_job_add_dep(struct vgem_job *job, struct fence *fence,
+			    bool in_fence)
 {
 	struct vgem_dep *dep;
 
@@ -122,7 +131,7 @@ static int vgem_job_add_dep(struct vgem_job *job, struct fence *fence)
 		return PTR_ERR(fence);
 	/*
 	 * Even an earlier job of our own engine counts: it would run first
-	 * anyway, but its error must reach us.
+	 * anyway, but an in-fence's error must reach us.
 	 */
 	dep = kzalloc(sizeof(*dep), GFP_KERNEL);
 	if (!dep) {
@@ -131,6 +140,7 @@ static int vgem_job_add_dep(struct vgem_job *job, struct fence *fence)
 	}
 	dep->fence = fence;
 	dep->job = job;
+	dep->in_fence = in_fence;
 	list_add_tail(&dep->link, &job->deps);
 	return 0;
 }
@@ -145,7 +155,7 @@ static int vgem_job_add_in_fences(struct vgem_job *job)
 	for (i = 0; i < job->args.num_in_fences; i++) {
 		if (get_user(fd, ufds + i))
 			return -EFAULT;
-		ret = vgem_job_add_dep(job, fence_from_sync_file_fd(fd));
+		ret = vgem_job_add_dep(job, fence_from_sync_file_fd(fd), true);
 		if (ret)
 			return ret;
 	}
@@ -161,7 +171,7 @@ static int vgem_job_add_implicit(struct vgem_job *job, struct dma_resv *resv,
 	int ret;
 
 	dma_resv_for_each_fence(&cursor, resv, usage, dma) {
-		ret = vgem_job_add_dep(job, fence_from_dma_fence(dma));
+		ret = vgem_job_add_dep(job, fence_from_dma_fence(dma), false);
 		if (ret)
 			return ret;
 	}
