@@ -5,7 +5,9 @@
  * first, while each file's jobs keep their order; a job without a
  * deadline waits for those with one only so long (starve_ms); a job that
  * would miss its deadline at the nominal clock runs at max_boost times
- * that clock, and debugfs "engines" counts the time spent so. Deadlines
+ * that clock, as does the job running when a ready job waiting behind it
+ * would miss its deadline, and debugfs "engines" counts the time spent
+ * so. Deadlines
  * come from VGEM_SUBMIT's deadline_ns, or (Linux 6.4 and later) from
  * SYNC_IOC_SET_DEADLINE on the job's out-fence.
  *
@@ -186,16 +188,44 @@ struct client {
 	struct vgem_bo bo;
 };
 
+/* Waits, up to 20 s, until no engine lists a job. */
+static void engines_wait_idle(void)
+{
+	static char buf[65536];
+
+	for (int i = 0; i < 20000; i++) {
+		if (!engines_read(buf, sizeof(buf)) ||
+		    !strstr(buf, "  job seqno "))
+			return;
+		usleep(1000);
+	}
+	igt_assert_f(false, "vgem still lists jobs after 20 s:\n%s", buf);
+}
+
+/*
+ * A client's cleanup, however its subtest ends: closes its file, then
+ * waits until the engines are idle, so that the jobs of a failed subtest
+ * do not run into the next one.
+ */
+static void client_cleanup(void *arg)
+{
+	struct client *c = arg;
+
+	close(c->fd);
+	engines_wait_idle();
+}
+
 static void client_open(struct client *c)
 {
 	c->fd = drm_open_driver("vgem");
 	c->bo = (struct vgem_bo){ .width = 16, .height = 16 };
 	vgem_create(c->fd, &c->bo);
+	igt_cleanup_push(client_cleanup, c);
 }
 
 static void client_close(struct client *c)
 {
-	close(c->fd);
+	igt_cleanup_pop(c, true);
 }
 
 /*
@@ -473,6 +503,70 @@ static void test_no_boost_in_time(void)
 }
 
 /*
+ * A waiter at risk boosts the job it waits behind. File A runs a job
+ * without a deadline; file B then queues a 1 ms job whose deadline has
+ * passed (@deadline) or none. With the deadline, B's job would be late
+ * whenever A's completes, so the engine boosts A's job, which debugfs
+ * shows on the running line as soon as B's submission has returned (the
+ * irq_work that re-checks the clock runs before the ioctl returns to
+ * userspace). Without one, A's job is not boosted and nothing is counted.
+ * If A's job was no longer running when B's was queued (a very slow
+ * guest), the test tries again with a longer job.
+ */
+static void test_boost_waiter(bool deadline)
+{
+	struct boost_stats before, after;
+	struct client a, b;
+	char line[512];
+	int fa, fb;
+
+	set_param("max_boost", 2);
+	client_open(&a);
+	client_open(&b);
+	before = engine0_boosts();
+	for (int attempt = 0; ; attempt++) {
+		uint64_t len = (1000 << attempt) * MS;
+
+		fa = submit_nop(&a, len, 0, -1);
+		igt_assert(wait_running());
+		fb = submit_nop(&b, 1 * MS, deadline ? now_ns() : 0, -1);
+		running_job_line(line, sizeof(line));
+		igt_info("attempt %d, running: %s\n", attempt, line);
+		/* A's job is the running one that has no deadline. */
+		if (line[0] && !strstr(line, " deadline in ")) {
+			if (deadline)
+				igt_assert_f(strstr(line, " boost x2"),
+					     "A's job not boosted: %s\n", line);
+			else
+				igt_assert_f(!strstr(line, " boost"),
+					     "A's job boosted: %s\n", line);
+			break;
+		}
+		igt_assert_f(attempt < 2, "A's job never still running\n");
+		wait_ok(fa);
+		wait_ok(fb);
+		close(fa);
+		close(fb);
+	}
+	wait_ok(fa);
+	wait_ok(fb);
+	/* B's job, late from the start, is boosted as well. */
+	igt_assert_lte(sync_fence_timestamp(fa), sync_fence_timestamp(fb));
+	after = engine0_boosts();
+	if (deadline) {
+		igt_assert_lte(before.boosts + 1, after.boosts);
+		igt_assert_lt(before.boosted_ns, after.boosted_ns);
+	} else {
+		igt_assert_eq(after.boosts, before.boosts);
+		igt_assert_eq(after.boosted_ns, before.boosted_ns);
+	}
+	close(fa);
+	close(fb);
+	client_close(&a);
+	client_close(&b);
+}
+
+/*
  * SYNC_IOC_SET_DEADLINE on the out-fence of a running 1 s job (no
  * deadline of its own) reaches the engine through the dma_fence bridge:
  * debugfs shows the deadline on the job, which is boosted from then on;
@@ -623,6 +717,10 @@ igt_main
 		test_boost(1);
 	igt_subtest("no-boost-in-time")
 		test_no_boost_in_time();
+	igt_subtest("boost-for-waiter")
+		test_boost_waiter(true);
+	igt_subtest("no-boost-for-waiter-without-deadline")
+		test_boost_waiter(false);
 	igt_subtest("sync-file-deadline")
 		test_sync_file_deadline(false);
 	igt_subtest("sync-file-deadline-armed")
