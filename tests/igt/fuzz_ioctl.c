@@ -37,7 +37,6 @@
  * its last calls: rerun with that seed to reproduce (the interleaving of
  * threads is not replayed, the sequence of each thread's calls is).
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -2171,36 +2170,6 @@ static void worker_process(int proc, uint64_t seed)
 	_exit(0);
 }
 
-/* Every engine's queue empty: nothing stuck. From vgem's debugfs. */
-static bool engines_idle(char *why, size_t len)
-{
-	char path[320], line[256];
-	bool idle = true, found = false;
-	DIR *d = opendir("/sys/kernel/debug/dri");
-	struct dirent *e;
-
-	if (!d)
-		return true;
-	while ((e = readdir(d))) {
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%s/engines",
-			 e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		found = true;
-		while (fgets(line, sizeof(line), f))
-			if (strstr(line, "  job ")) {
-				idle = false;
-				snprintf(why, len, "%s", line);
-			}
-		fclose(f);
-	}
-	closedir(d);
-	return idle || !found;
-}
-
 static void set_hang_ms(const char *value)
 {
 	int fd = open("/sys/module/vgem/parameters/hang_ms", O_WRONLY);
@@ -2335,7 +2304,7 @@ static void fuzz_undo(void *arg)
 	while (wait(NULL) > 0)
 		;
 	set_hang_ms(u->hang);
-	for (int i = 0; i < 200 && !engines_idle(why, sizeof(why)); i++)
+	for (int i = 0; i < 200 && !vgem_engines_idle(why, sizeof(why)); i++)
 		usleep(100000);
 	if (u->before)
 		kms_restore(u->before);
@@ -2510,9 +2479,9 @@ static void fuzz_run(const struct mode *mode)
 	}
 
 	/* What was in flight finishes: jobs at most 1 s, fences 10 s. */
-	for (int i = 0; i < 200 && !engines_idle(why, sizeof(why)); i++)
+	for (int i = 0; i < 200 && !vgem_engines_idle(why, sizeof(why)); i++)
 		usleep(100000);
-	igt_assert_f(engines_idle(why, sizeof(why)), "still queued: %s", why);
+	igt_assert_f(vgem_engines_idle(why, sizeof(why)), "still queued: %s", why);
 	igt_cleanup_pop(&undo, true);
 	munmap(sh, sizeof(*sh));
 }

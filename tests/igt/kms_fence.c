@@ -10,7 +10,6 @@
  * without waiting for the fence; several fences: the last one arms; a
  * fence that signals with an error still flips and is counted.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "igt.h"
 #include "kms.h"
 #include "kms_vgem.h"
+#include "vgem.h"
 
 #define W 256
 #define H 192
@@ -47,6 +47,23 @@ static uint32_t crc_of(const struct kms_fb *fb)
 	};
 
 	return kms_ref_crc(&l, 1, fb->width, fb->height);
+}
+
+/*
+ * Undoes setup(), and turns the gate back on: a cleanup pushed by
+ * setup(), so that it runs however the subtest ends. A failed subtest
+ * used to leave its buffers mapped, which kept its vkms file open (and
+ * master) for the rest of the program.
+ */
+static void teardown_now(void *arg)
+{
+	struct fence_ctx *c = arg;
+
+	kms_disable(c->dev, c->o);
+	kms_vgem_bo_destroy(c->dev, &c->bo);
+	kms_fb_destroy(&c->front);
+	close(c->vgem);
+	kms_param_set("gate", 1);
 }
 
 static void setup(struct fence_ctx *c, struct kms_dev *dev)
@@ -73,15 +90,13 @@ static void setup(struct fence_ctx *c, struct kms_dev *dev)
 	kms_fb_pattern(&c->view, 2, false);
 	c->crc_bo = crc_of(&c->view);
 	igt_assert_neq(c->crc_front, c->crc_bo);
+	igt_cleanup_push(teardown_now, c);
 	kms_modeset(dev, c->o, &c->mode, &c->front);
 }
 
 static void teardown(struct fence_ctx *c)
 {
-	kms_disable(c->dev, c->o);
-	kms_vgem_bo_destroy(c->dev, &c->bo);
-	kms_fb_destroy(&c->front);
-	close(c->vgem);
+	igt_cleanup_pop(c, true);
 }
 
 /* Nonblocking flip of the primary to @fb_id, with event, fences as given. */
@@ -129,12 +144,15 @@ static void assert_held(struct fence_ctx *c, int out_fence)
 }
 
 /*
- * The flip comes at the first vblank after the fence signaled at
- * @signal_ns: its event time is at or after it, less than two frames
- * later, and that vblank's CRC is the new buffer's.
+ * The flip comes after the fence signaled at @signal_ns: its event time is
+ * at or after it, and that vblank's CRC is the new buffer's. @gated: vkms
+ * armed it in the fence callback, so it latches at the first vblank after
+ * the signal: its event is less than two frames later. Otherwise (gate=0)
+ * the helpers' commit worker arms it, which a busy host may delay by any
+ * number of frames: only the order is checked.
  */
 static void assert_flipped(struct fence_ctx *c, uint64_t signal_ns,
-			   int out_fence, struct kms_crc *crc)
+			   bool gated, int out_fence, struct kms_crc *crc)
 {
 	struct kms_event ev;
 	uint64_t out_ns;
@@ -151,7 +169,7 @@ static void assert_flipped(struct fence_ctx *c, uint64_t signal_ns,
 			     "event %llu before signal %llu\n",
 			     (unsigned long long)ev.ts_ns,
 			     (unsigned long long)signal_ns);
-		igt_assert_f(ev.ts_ns < signal_ns + 2 * c->frame_ns,
+		igt_assert_f(!gated || ev.ts_ns < signal_ns + 2 * c->frame_ns,
 			     "event %lld ns after the signal\n",
 			     (long long)(ev.ts_ns - signal_ns));
 	}
@@ -211,7 +229,7 @@ static void test_gated(struct kms_dev *dev, bool explicit, bool gate)
 	}
 	kms_vgem_fence_signal(c.vgem, fence);
 	igt_assert_eq(kms_sync_file_status(sf, &signal_ns), 1);
-	assert_flipped(&c, signal_ns, out, &crc);
+	assert_flipped(&c, signal_ns, gate, out, &crc);
 	kms_crc_stop(&crc);
 
 	igt_assert_eq(kms_stat(dev, 0, "gated_pending"), 0);
@@ -238,7 +256,7 @@ static void test_signaled(struct kms_dev *dev)
 	igt_assert_eq(kms_sync_file_status(sf, NULL), 1);
 	igt_assert_eq(flip(&c, c.bo.fb_id, sf, &out, NONBLOCK_EVENT), 0);
 	igt_assert_eq(kms_stat(dev, 0, "gated_pending"), 0);
-	assert_flipped(&c, 0, out, NULL);
+	assert_flipped(&c, 0, true, out, NULL);
 	igt_assert_eq(crc_now(&c), c.crc_bo);
 	close(sf);
 	close(out);
@@ -264,7 +282,7 @@ static void test_busy(struct kms_dev *dev)
 			   DRM_MODE_ATOMIC_TEST_ONLY), 0);
 	assert_held(&c, -1);
 	kms_vgem_fence_signal(c.vgem, fence);
-	assert_flipped(&c, 0, -1, NULL);
+	assert_flipped(&c, 0, true, -1, NULL);
 	/* and free again */
 	igt_assert_eq(flip(&c, c.front.id, -1, NULL, NONBLOCK_EVENT), 0);
 	igt_assert(kms_read_event(dev->fd, 1000, &(struct kms_event){ 0 }));
@@ -305,7 +323,7 @@ static void test_blocking_waits(struct kms_dev *dev)
 	igt_assert_eq(pthread_join(th, NULL), 0);
 	igt_assert_eq(a.ret, 0);
 	/* the gated flip happened, then the blocking one */
-	assert_flipped(&c, 0, -1, NULL);
+	assert_flipped(&c, 0, true, -1, NULL);
 	igt_assert_eq(crc_now(&c), c.crc_front);
 	teardown(&c);
 }
@@ -506,7 +524,7 @@ static void test_vgem_submit(struct kms_dev *dev)
 	kms_crc_get(&crc, &(uint32_t){ 0 }, &(uint32_t){ 0 });
 	igt_assert(kms_sync_file_wait(job, 3000));
 	igt_assert_eq(kms_sync_file_status(job, &signal_ns), 1);
-	assert_flipped(&c, signal_ns, -1, &crc);
+	assert_flipped(&c, signal_ns, true, -1, &crc);
 	kms_crc_stop(&crc);
 	close(job);
 	teardown(&c);
@@ -515,41 +533,30 @@ static void test_vgem_submit(struct kms_dev *dev)
 /*
  * The deadline a job's fence got, from vgem's debugfs "engines" (a job's
  * line ends with "deadline in N us" once it has one). The job is the
- * newest in flight, the highest seqno: the subtest's. A device's file may
- * be seen under several names (card, render node): same lines. @log:
- * the file goes to the log.
+ * newest in flight, the highest seqno: the subtest's. @log: the file goes
+ * to the log.
  */
 static bool job_deadline_us(long long *us, bool log)
 {
-	char path[300], line[256];
+	static char buf[65536];
 	unsigned long long seqno, newest = 0;
 	bool found = false;
-	DIR *d = opendir("/sys/kernel/debug/dri");
-	struct dirent *e;
+	char *line, *save;
 
-	igt_require_f(d, "no debugfs\n");
-	while ((e = readdir(d))) {
-		FILE *f;
+	igt_require_f(vgem_engines_read(buf, sizeof(buf)),
+		      "no vgem debugfs \"engines\"\n");
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *dl = strstr(line, " deadline in ");
 
-		snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%s/engines",
-			 e->d_name);
-		f = fopen(path, "r");
-		if (!f)
+		if (log)
+			igt_info("engines: %s\n", line);
+		if (sscanf(line, "  job seqno %llu", &seqno) != 1 ||
+		    seqno < newest)
 			continue;
-		while (fgets(line, sizeof(line), f)) {
-			const char *dl = strstr(line, " deadline in ");
-
-			if (log)
-				igt_info("%s: %s", path, line);
-			if (sscanf(line, "  job seqno %llu", &seqno) != 1 ||
-			    seqno < newest)
-				continue;
-			newest = seqno;
-			found = dl && sscanf(dl, " deadline in %lld us", us) == 1;
-		}
-		fclose(f);
+		newest = seqno;
+		found = dl && sscanf(dl, " deadline in %lld us", us) == 1;
 	}
-	closedir(d);
 	igt_assert_f(newest, "no job in vgem's engines file\n");
 	return found;
 }

@@ -102,29 +102,6 @@ static void set_param(const char *name, long value)
 
 /* ---- debugfs "engines" ---------------------------------------------------- */
 
-/* The file's text in @buf; false if vgem has none (no debugfs). */
-static bool engines_read(char *buf, size_t len)
-{
-	char path[64];
-
-	for (int m = 0; m < 256; m++) {
-		ssize_t n;
-		int fd;
-
-		snprintf(path, sizeof(path),
-			 "/sys/kernel/debug/dri/%d/engines", m);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, len - 1);
-		close(fd);
-		igt_assert_gte(n, 0);
-		buf[n] = 0;
-		return true;
-	}
-	return false;
-}
-
 struct boost_stats {
 	unsigned long long boosts, boosted_ns;
 };
@@ -136,7 +113,7 @@ static struct boost_stats engine0_boosts(void)
 	static char buf[65536];
 	char *line;
 
-	igt_require_f(engines_read(buf, sizeof(buf)),
+	igt_require_f(vgem_engines_read(buf, sizeof(buf)),
 		      "no vgem debugfs \"engines\" (debugfs not mounted?)\n");
 	line = strstr(buf, "engine0: ");
 	igt_assert(line);
@@ -154,7 +131,7 @@ static void running_job_line(char *out, size_t len)
 	char *line, *end;
 
 	out[0] = 0;
-	if (!engines_read(buf, sizeof(buf)))
+	if (!vgem_engines_read(buf, sizeof(buf)))
 		return;
 	line = strstr(buf, "state running");
 	if (!line)
@@ -191,15 +168,14 @@ struct client {
 /* Waits, up to 20 s, until no engine lists a job. */
 static void engines_wait_idle(void)
 {
-	static char buf[65536];
+	char why[256];
 
 	for (int i = 0; i < 20000; i++) {
-		if (!engines_read(buf, sizeof(buf)) ||
-		    !strstr(buf, "  job seqno "))
+		if (vgem_engines_idle(why, sizeof(why)))
 			return;
 		usleep(1000);
 	}
-	igt_assert_f(false, "vgem still lists jobs after 20 s:\n%s", buf);
+	igt_assert_f(false, "vgem still lists a job after 20 s: %s\n", why);
 }
 
 /*

@@ -463,23 +463,10 @@ static void test_implicit_no_error(void)
 /* Whether some vgem engine lists a running job (debugfs). */
 static bool engine_running(void)
 {
-	char line[256], path[128];
-	bool running = false;
+	static char buf[65536];
 
-	for (int m = 0; m < 16 && !running; m++) {
-		FILE *f;
-
-		snprintf(path, sizeof(path),
-			 "/sys/kernel/debug/dri/%d/engines", m);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f))
-			if (strstr(line, "state running"))
-				running = true;
-		fclose(f);
-	}
-	return running;
+	return vgem_engines_read(buf, sizeof(buf)) &&
+	       strstr(buf, "state running");
 }
 
 /*

@@ -2,6 +2,7 @@
 /*
  * Helpers for tests of vgem.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -227,4 +228,50 @@ long module_param_read(const char *module, const char *param)
 	close(fd);
 	igt_assert_gt(n, 0);
 	return strtol(buf, NULL, 0);
+}
+
+bool vgem_engines_read(char *buf, size_t len)
+{
+	char path[300];
+	DIR *d = opendir("/sys/kernel/debug/dri");
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		ssize_t n, got = 0;
+		int fd;
+
+		snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%s/engines",
+			 e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		/* seq_file: read until the end, the buffer's size at most */
+		while ((size_t)got + 1 < len &&
+		       (n = read(fd, buf + got, len - 1 - got)) > 0)
+			got += n;
+		close(fd);
+		buf[got] = 0;
+		found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+bool vgem_engines_idle(char *why, size_t len)
+{
+	static char buf[65536];
+	char *job, *end;
+
+	if (!vgem_engines_read(buf, sizeof(buf)))
+		return true;
+	job = strstr(buf, "  job ");
+	if (!job)
+		return true;
+	end = strchr(job, '\n');
+	snprintf(why, len, "%.*s", end ? (int)(end - job) : (int)strlen(job),
+		 job);
+	return false;
 }

@@ -51,6 +51,16 @@ void sync_fence_names(int fence_fd, char *driver, char *timeline);
 /* DMA_BUF_IOCTL_EXPORT_SYNC_FILE; write: the fences a writer waits for. */
 int dmabuf_export_sync_file(int dmabuf, bool write);
 
+/*
+ * Our vgem's debugfs "engines" file (vgem_engine.c: a line per engine,
+ * then "  job seqno N ... state S ..." per job queued) into @buf, NUL
+ * terminated; false if there is none (no debugfs, or another vgem). A
+ * device appears under several debugfs names: one copy is read.
+ */
+bool vgem_engines_read(char *buf, size_t len);
+/* True if no engine lists a job; if one does, its line goes in @why. */
+bool vgem_engines_idle(char *why, size_t len);
+
 /* A module parameter of a loaded module, as a number. */
 long module_param_read(const char *module, const char *param);
 
