@@ -21,8 +21,26 @@
  *    mul(d, 0xffff - pa); "Coverage": e = mul(a, pa), d = mul(s, e) +
  *    mul(d, 0xffff - e); "Pre-multiplied": e = mul(a, pa), d = min(0xffff,
  *    mul(s, pa) + mul(d, 0xffff - e));
- *  - the background is black; the output keeps the top 8 bits of each
- *    channel.
+ *  - the background is black;
+ *  - the CRTC's colour pipeline (struct vkms_colour), when there is one,
+ *    maps each pixel (r, g, b) of the blended line, in this order:
+ *     1. DEGAMMA_LUT, then 3. GAMMA_LUT: a LUT of n entries L[0..n-1]
+ *        (one per channel, from &drm_color_lut) maps x to
+ *        p = x * (n - 1), i = p / 0xffff, f = p % 0xffff,
+ *        (L[i] * (0xffff - f) + L[i + 1] * f + 0x7fff) / 0xffff
+ *        (integer division; L[n] = L[n - 1]): linear interpolation between
+ *        the two entries around x, entry i standing at input
+ *        i * 0xffff / (n - 1), rounded to the nearest (never a tie: the
+ *        divisor is odd);
+ *     2. CTM: with coefficients k (S31.32 sign-magnitude, magnitudes above
+ *        4096.0 taken as 4096.0) as integers scaled by 2^32, output
+ *        channel j is clamp((k[j][0] * r + k[j][1] * g + k[j][2] * b +
+ *        2^31) >> 32, 0, 0xffff), the shift an arithmetic one (rounding to
+ *        the nearest, ties up);
+ *    a stage without its property is left out, and so is one that gives
+ *    x back for every x (a LUT whose n - 1 divides 0xffff with entries
+ *    k * 0xffff / (n - 1), a unit CTM);
+ *  - the output keeps the top 8 bits of each channel.
  *
  * Speed: a line at a time. Per line, the topmost layer that is opaque and
  * spans the whole line is found and nothing below it is read. A line that
@@ -31,7 +49,9 @@
  * layer's span with one switch on the format per span (no per-pixel
  * function pointers); opaque spans convert straight into the line
  * accumulator, the others into a scratch line blended in with one loop per
- * blend mode.
+ * blend mode. With a colour pipeline every line goes through the 16-bit
+ * accumulator (none of the 8-bit shortcuts), the pipeline runs on the
+ * line, then the line is written; without one nothing of it is on the way.
  */
 #include <linux/crc32.h>
 #include <linux/fence.h>
@@ -199,6 +219,55 @@ static void vkms_write_line(u32 *dst, const struct vkms_px *px,
 	for (i = 0; i < n; i++)
 		dst[i] = 0xff000000 | ((u32)(px[i].r >> 8) << 16) |
 			 ((u32)(px[i].g >> 8) << 8) | (px[i].b >> 8);
+}
+
+/* Interpolate @x in the LUT @lut of @n1 + 1 entries (and a copy). */
+static inline u16 vkms_lut(const u16 *lut, u32 n1, u32 x)
+{
+	u32 p = x * n1, i = p / 0xffff, f = p - i * 0xffff;
+
+	return (lut[i] * (0xffff - f) + lut[i + 1] * f + 0x7fff) / 0xffff;
+}
+
+/* One output channel of the CTM: row @k over (r, g, b). */
+static inline u16 vkms_ctm(const s64 *k, u32 r, u32 g, u32 b)
+{
+	s64 v = k[0] * r + k[1] * g + k[2] * b + (1LL << 31);
+
+	return clamp_val(v >> 32, 0, 0xffff);
+}
+
+/* Run the colour pipeline @cl over @n pixels of the line @px. */
+static void vkms_colour_line(const struct vkms_colour *cl,
+			     struct vkms_px *px, unsigned int n)
+{
+	const u32 dn = VKMS_DEGAMMA_LUT_SIZE - 1, gn = VKMS_GAMMA_LUT_SIZE - 1;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		u32 r = px[i].r, g = px[i].g, b = px[i].b;
+
+		if (cl->degamma) {
+			r = vkms_lut(cl->degamma_lut[0], dn, r);
+			g = vkms_lut(cl->degamma_lut[1], dn, g);
+			b = vkms_lut(cl->degamma_lut[2], dn, b);
+		}
+		if (cl->ctm) {
+			u32 r0 = r, g0 = g, b0 = b;
+
+			r = vkms_ctm(&cl->k[0], r0, g0, b0);
+			g = vkms_ctm(&cl->k[3], r0, g0, b0);
+			b = vkms_ctm(&cl->k[6], r0, g0, b0);
+		}
+		if (cl->gamma) {
+			r = vkms_lut(cl->gamma_lut[0], gn, r);
+			g = vkms_lut(cl->gamma_lut[1], gn, g);
+			b = vkms_lut(cl->gamma_lut[2], gn, b);
+		}
+		px[i].r = r;
+		px[i].g = g;
+		px[i].b = b;
+	}
 }
 
 /* Copy @n XRGB8888 pixels, setting their X bytes (two at a time). */
@@ -540,7 +609,7 @@ static void vkms_compose_line(struct vkms_composer *c,
 		x2 = max(x2, l->dst.x2);
 	}
 
-	if (base >= 0 && vkms_is_copyable(&f->layers[base])) {
+	if (base >= 0 && vkms_is_copyable(&f->layers[base]) && !f->colour) {
 		/* Copy the line; blend what is above it over its span only. */
 		vkms_copy_x(row, vkms_layer_src(&f->layers[base], y), w);
 		if (x1 < x2)
@@ -550,6 +619,8 @@ static void vkms_compose_line(struct vkms_composer *c,
 	if (base < 0)
 		memset(c->acc, 0, w * sizeof(struct vkms_px));
 	vkms_blend_layers(f, max(base, 0), y, c->acc, 0, c->line);
+	if (f->colour)
+		vkms_colour_line(f->colour, c->acc, w);
 	vkms_write_line(row, c->acc, w);
 }
 
