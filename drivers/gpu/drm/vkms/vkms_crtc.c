@@ -506,32 +506,29 @@ void vkms_colour_put(struct vkms_colour *cl)
 }
 
 /*
- * Copy the @n entries of @blob, a LUT of its expected size, into @lut,
- * one row per channel, the last entry repeated (so that interpolating at
- * the last entry reads no further). Returns whether it is the identity
- * on every 16-bit input: that holds exactly when n - 1 divides 0xffff and
- * entry k is k * (0xffff / (n - 1)) in every channel (with that step the
- * interpolation of vkms_composer.c gives x back).
+ * Convert the @n entries of @blob, a LUT of its expected size, into
+ * @lut, one row of @n per channel (&vkms_colour.gamma_lut's layout).
+ * Returns whether it is the identity on every 16-bit input: that holds
+ * exactly when n - 1 divides 0xffff and entry k is k * (0xffff / (n - 1))
+ * in every channel (with that step the interpolation gives x back).
  */
 static bool vkms_colour_lut(const struct drm_property_blob *blob,
-			    unsigned int n, u16 *lut)
+			    unsigned int n, u32 *lut)
 {
 	const struct drm_color_lut *e = blob->data;
 	u32 step = 0xffff % (n - 1) ? 0 : 0xffff / (n - 1);
 	bool identity = step;
-	unsigned int i;
+	unsigned int i, j;
 
 	for (i = 0; i < n; i++) {
-		lut[i] = e[i].red;
-		lut[n + 1 + i] = e[i].green;
-		lut[2 * (n + 1) + i] = e[i].blue;
+		j = min(i + 1, n - 1);
+		lut[i] = e[i].red | (u32)e[j].red << 16;
+		lut[n + i] = e[i].green | (u32)e[j].green << 16;
+		lut[2 * n + i] = e[i].blue | (u32)e[j].blue << 16;
 		if (e[i].red != i * step || e[i].green != i * step ||
 		    e[i].blue != i * step)
 			identity = false;
 	}
-	lut[n] = lut[n - 1];
-	lut[2 * n + 1] = lut[2 * n];
-	lut[3 * n + 2] = lut[3 * n + 1];
 	return identity;
 }
 
@@ -566,6 +563,7 @@ static int vkms_colour_build(struct drm_crtc *crtc,
 			     struct vkms_colour **out)
 {
 	struct vkms_colour *cl;
+	unsigned int c, v;
 
 	*out = NULL;
 	if (cs->degamma_lut &&
@@ -601,6 +599,12 @@ static int vkms_colour_build(struct drm_crtc *crtc,
 		cl->degamma = !vkms_colour_lut(cs->degamma_lut,
 					       VKMS_DEGAMMA_LUT_SIZE,
 					       &cl->degamma_lut[0][0]);
+	for (c = 0; cl->degamma && c < 3; c++)
+		for (v = 0; v < 256; v++)
+			cl->degamma8[c][v] =
+				vkms_lut_interp(cl->degamma_lut[c],
+						VKMS_DEGAMMA_LUT_SIZE - 1,
+						v * 257);
 	if (cs->ctm)
 		cl->ctm = !vkms_colour_ctm(cs->ctm->data, cl->k);
 	if (cs->gamma_lut)

@@ -100,9 +100,12 @@ struct vkms_layer {
  * @k: the matrix, row-major (output channel R, G, B), each coefficient
  *	two's complement with 32 fractional bits, magnitude at most
  *	%VKMS_CTM_MAX
- * @degamma_lut: per channel (R, G, B) the degamma LUT's entries, the last
- *	one repeated once more
+ * @degamma_lut: per channel (R, G, B), entry i of the degamma LUT in the
+ *	low 16 bits and entry i + 1 (i for the last) in the high 16 bits, so
+ *	that one load gives both ends of an interpolation
  * @gamma_lut: the same for the gamma LUT
+ * @degamma8: per channel, the degamma of each 8-bit value v (of v * 257),
+ *	for lines read straight from an 8-bit buffer
  *
  * Built by the CRTC's atomic check from the state's blobs (and only when
  * they changed: duplicated states share it), so the composer reads
@@ -117,12 +120,30 @@ struct vkms_colour {
 	bool ctm;
 	bool gamma;
 	s64 k[9];
-	u16 degamma_lut[3][VKMS_DEGAMMA_LUT_SIZE + 1];
-	u16 gamma_lut[3][VKMS_GAMMA_LUT_SIZE + 1];
+	u32 degamma_lut[3][VKMS_DEGAMMA_LUT_SIZE];
+	u32 gamma_lut[3][VKMS_GAMMA_LUT_SIZE];
+	u16 degamma8[3][256];
 };
 
 /* The largest CTM coefficient magnitude, 4096.0 in 32.32 fixed point. */
 #define VKMS_CTM_MAX		(4096LL << 32)
+
+/**
+ * vkms_lut_interp - a LUT at a 16-bit value
+ * @lut: one channel of &vkms_colour.degamma_lut or &vkms_colour.gamma_lut
+ * @n1: the number of entries less one
+ * @x: the value
+ *
+ * The interpolation defined at the top of vkms_composer.c.
+ *
+ * Return: the interpolated value, 0 to 0xffff.
+ */
+static inline u32 vkms_lut_interp(const u32 *lut, u32 n1, u32 x)
+{
+	u32 p = x * n1, i = p / 0xffff, f = p - i * 0xffff, e = lut[i];
+
+	return ((e & 0xffff) * (0xffff - f) + (e >> 16) * f + 0x7fff) / 0xffff;
+}
 
 /**
  * struct vkms_frame - what a CRTC scans out, immutable once built
