@@ -119,6 +119,11 @@ enum { KMS_BLEND_PREMULTI, KMS_BLEND_COVERAGE, KMS_BLEND_NONE };
 /* Compose into @out (w * h XRGB8888, X = 0xff), layers in any order. */
 void kms_ref_compose(uint32_t *out, int w, int h,
 		     const struct kms_layer *layers, int n);
+/* The same, the blended frame kept at 16 bits per channel in @acc. */
+void kms_ref_compose16(struct kms_px *acc, int w, int h,
+		       const struct kms_layer *layers, int n);
+/* The output's 8 bits per channel of @n blended pixels. */
+void kms_ref_output(uint32_t *out, const struct kms_px *acc, size_t n);
 /* The CRC vkms computes of a composed frame. */
 uint32_t kms_crc32(uint32_t crc, const void *buf, size_t len);
 uint32_t kms_ref_crc(const struct kms_layer *layers, int n, int w, int h);

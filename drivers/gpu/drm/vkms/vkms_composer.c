@@ -21,8 +21,26 @@
  *    mul(d, 0xffff - pa); "Coverage": e = mul(a, pa), d = mul(s, e) +
  *    mul(d, 0xffff - e); "Pre-multiplied": e = mul(a, pa), d = min(0xffff,
  *    mul(s, pa) + mul(d, 0xffff - e));
- *  - the background is black; the output keeps the top 8 bits of each
- *    channel.
+ *  - the background is black;
+ *  - the CRTC's colour pipeline (struct vkms_colour), when there is one,
+ *    maps each pixel (r, g, b) of the blended line, in this order:
+ *     1. DEGAMMA_LUT, then 3. GAMMA_LUT: a LUT of n entries L[0..n-1]
+ *        (one per channel, from &drm_color_lut) maps x to
+ *        p = x * (n - 1), i = p / 0xffff, f = p % 0xffff,
+ *        (L[i] * (0xffff - f) + L[i + 1] * f + 0x7fff) / 0xffff
+ *        (integer division; L[n] = L[n - 1]): linear interpolation between
+ *        the two entries around x, entry i standing at input
+ *        i * 0xffff / (n - 1), rounded to the nearest (never a tie: the
+ *        divisor is odd);
+ *     2. CTM: with coefficients k (S31.32 sign-magnitude, magnitudes above
+ *        4096.0 taken as 4096.0) as integers scaled by 2^32, output
+ *        channel j is clamp((k[j][0] * r + k[j][1] * g + k[j][2] * b +
+ *        2^31) >> 32, 0, 0xffff), the shift an arithmetic one (rounding to
+ *        the nearest, ties up);
+ *    a stage without its property is left out, and so is one that gives
+ *    x back for every x (a LUT whose n - 1 divides 0xffff with entries
+ *    k * 0xffff / (n - 1), a unit CTM);
+ *  - the output keeps the top 8 bits of each channel.
  *
  * Speed: a line at a time. Per line, the topmost layer that is opaque and
  * spans the whole line is found and nothing below it is read. A line that
@@ -31,7 +49,12 @@
  * layer's span with one switch on the format per span (no per-pixel
  * function pointers); opaque spans convert straight into the line
  * accumulator, the others into a scratch line blended in with one loop per
- * blend mode.
+ * blend mode. With a colour pipeline a line that one XRGB8888 (or opaque
+ * ARGB8888) layer covers alone goes through the pipeline straight from
+ * the buffer (the degamma of 8-bit values from a table of 256), every
+ * other line through the 16-bit accumulator (none of the 8-bit
+ * shortcuts) and then the pipeline, which writes the output; without one
+ * nothing of it is on the way.
  */
 #include <linux/crc32.h>
 #include <linux/fence.h>
@@ -199,6 +222,83 @@ static void vkms_write_line(u32 *dst, const struct vkms_px *px,
 	for (i = 0; i < n; i++)
 		dst[i] = 0xff000000 | ((u32)(px[i].r >> 8) << 16) |
 			 ((u32)(px[i].g >> 8) << 8) | (px[i].b >> 8);
+}
+
+/* One output channel of the CTM: row (@a, @b, @c) over (@r, @g, @bl). */
+static inline u32 vkms_ctm(s64 a, s64 b, s64 c, u32 r, u32 g, u32 bl)
+{
+	s64 v = (a * r + b * g + c * bl + (1LL << 31)) >> 32;
+
+	return clamp_val(v, 0, 0xffff);
+}
+
+/*
+ * The colour pipeline @cl and the output's 8 bits, over @n pixels: from
+ * the 16-bit line @px when @src is NULL, else straight from the 8-bit RGB
+ * pixels at @src (a line that one copyable layer covers alone), the
+ * degamma of those read from &vkms_colour.degamma8. The matrix and the
+ * tables are copied into locals: with no strict aliasing in the kernel,
+ * every store to @dst would read them again.
+ */
+static void vkms_colour_line(const struct vkms_colour *cl, u32 *dst,
+			     const struct vkms_px *px, const u8 *src,
+			     unsigned int n)
+{
+	const u32 dn = VKMS_DEGAMMA_LUT_SIZE - 1, gn = VKMS_GAMMA_LUT_SIZE - 1;
+	const bool deg = cl->degamma, ctm = cl->ctm, gam = cl->gamma;
+	const s64 k0 = cl->k[0], k1 = cl->k[1], k2 = cl->k[2];
+	const s64 k3 = cl->k[3], k4 = cl->k[4], k5 = cl->k[5];
+	const s64 k6 = cl->k[6], k7 = cl->k[7], k8 = cl->k[8];
+	const u32 *dr = cl->degamma_lut[0], *dgr = cl->degamma_lut[1];
+	const u32 *db = cl->degamma_lut[2], *gr = cl->gamma_lut[0];
+	const u32 *gg = cl->gamma_lut[1], *gb = cl->gamma_lut[2];
+	const u16 *d8r = cl->degamma8[0], *d8g = cl->degamma8[1];
+	const u16 *d8b = cl->degamma8[2];
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		u32 r, g, b, ir, ig, ib;
+
+		if (src) {
+			u32 v = vkms_ld32(src + 4 * i);
+
+			r = (v >> 16) & 0xff;
+			g = (v >> 8) & 0xff;
+			b = v & 0xff;
+			if (deg) {
+				r = d8r[r];
+				g = d8g[g];
+				b = d8b[b];
+			} else {
+				r *= 257;
+				g *= 257;
+				b *= 257;
+			}
+		} else {
+			r = px[i].r;
+			g = px[i].g;
+			b = px[i].b;
+			if (deg) {
+				r = vkms_lut_interp(dr, dn, r);
+				g = vkms_lut_interp(dgr, dn, g);
+				b = vkms_lut_interp(db, dn, b);
+			}
+		}
+		if (ctm) {
+			ir = r;
+			ig = g;
+			ib = b;
+			r = vkms_ctm(k0, k1, k2, ir, ig, ib);
+			g = vkms_ctm(k3, k4, k5, ir, ig, ib);
+			b = vkms_ctm(k6, k7, k8, ir, ig, ib);
+		}
+		if (gam) {
+			r = vkms_lut_interp(gr, gn, r);
+			g = vkms_lut_interp(gg, gn, g);
+			b = vkms_lut_interp(gb, gn, b);
+		}
+		dst[i] = 0xff000000 | (r >> 8) << 16 | (g >> 8) << 8 | b >> 8;
+	}
 }
 
 /* Copy @n XRGB8888 pixels, setting their X bytes (two at a time). */
@@ -540,7 +640,14 @@ static void vkms_compose_line(struct vkms_composer *c,
 		x2 = max(x2, l->dst.x2);
 	}
 
-	if (base >= 0 && vkms_is_copyable(&f->layers[base])) {
+	if (f->colour && base >= 0 && x1 >= x2 &&
+	    vkms_is_copyable(&f->layers[base])) {
+		/* one 8-bit layer alone: no 16-bit line */
+		vkms_colour_line(f->colour, row, NULL,
+				 vkms_layer_src(&f->layers[base], y), w);
+		return;
+	}
+	if (base >= 0 && vkms_is_copyable(&f->layers[base]) && !f->colour) {
 		/* Copy the line; blend what is above it over its span only. */
 		vkms_copy_x(row, vkms_layer_src(&f->layers[base], y), w);
 		if (x1 < x2)
@@ -550,7 +657,10 @@ static void vkms_compose_line(struct vkms_composer *c,
 	if (base < 0)
 		memset(c->acc, 0, w * sizeof(struct vkms_px));
 	vkms_blend_layers(f, max(base, 0), y, c->acc, 0, c->line);
-	vkms_write_line(row, c->acc, w);
+	if (f->colour)
+		vkms_colour_line(f->colour, row, c->acc, NULL, w);
+	else
+		vkms_write_line(row, c->acc, w);
 }
 
 /* Compose @f into the output buffer; its CRC in @crc if asked for. */
@@ -568,6 +678,9 @@ static int vkms_compose(struct vkms_composer *c, const struct vkms_frame *f,
 		u32 *row = c->out + (size_t)y * f->width;
 
 		vkms_compose_line(c, f, y, row);
+		/* a frame through the colour pipeline is slow on TCG */
+		if (f->colour && !(y % 64))
+			cond_resched();
 		if (crc)
 			sum = crc32_le(sum, (const u8 *)row, f->width * 4);
 	}

@@ -57,6 +57,7 @@
 
 #include <drm/drm_atomic.h>
 #include <drm/drm_atomic_helper.h>
+#include <drm/drm_color_mgmt.h>
 #include <drm/drm_managed.h>
 #include <drm/drm_modeset_helper_vtables.h>
 #include <drm/drm_print.h>
@@ -492,6 +493,155 @@ static int vkms_crtc_late_register(struct drm_crtc *crtc)
 	return 0;
 }
 
+/**
+ * vkms_colour_put - drop a reference to a colour pipeline
+ * @cl: the pipeline, or NULL
+ *
+ * Process context (the last reference frees it).
+ */
+void vkms_colour_put(struct vkms_colour *cl)
+{
+	if (cl && refcount_dec_and_test(&cl->ref))
+		kfree(cl);
+}
+
+/*
+ * Convert the @n entries of @blob, a LUT of its expected size, into
+ * @lut, one row of @n per channel (&vkms_colour.gamma_lut's layout).
+ * Returns whether it is the identity on every 16-bit input: that holds
+ * exactly when n - 1 divides 0xffff and entry k is k * (0xffff / (n - 1))
+ * in every channel (with that step the interpolation gives x back).
+ */
+static bool vkms_colour_lut(const struct drm_property_blob *blob,
+			    unsigned int n, u32 *lut)
+{
+	const struct drm_color_lut *e = blob->data;
+	u32 step = 0xffff % (n - 1) ? 0 : 0xffff / (n - 1);
+	bool identity = step;
+	unsigned int i, j;
+
+	for (i = 0; i < n; i++) {
+		j = min(i + 1, n - 1);
+		lut[i] = e[i].red | (u32)e[j].red << 16;
+		lut[n + i] = e[i].green | (u32)e[j].green << 16;
+		lut[2 * n + i] = e[i].blue | (u32)e[j].blue << 16;
+		if (e[i].red != i * step || e[i].green != i * step ||
+		    e[i].blue != i * step)
+			identity = false;
+	}
+	return identity;
+}
+
+/*
+ * The CTM's coefficients, S31.32 sign-magnitude, as two's complement
+ * 32.32 with the magnitude saturated at VKMS_CTM_MAX. Returns whether it
+ * is the unit matrix.
+ */
+static bool vkms_colour_ctm(const struct drm_color_ctm *ctm, s64 *k)
+{
+	bool identity = true;
+	unsigned int i;
+
+	for (i = 0; i < 9; i++) {
+		u64 v = ctm->matrix[i];
+		s64 mag = min_t(u64, v & ~BIT_ULL(63), VKMS_CTM_MAX);
+
+		k[i] = v & BIT_ULL(63) ? -mag : mag;
+		if (k[i] != (i % 4 ? 0 : 1LL << 32))
+			identity = false;
+	}
+	return identity;
+}
+
+/*
+ * The colour pipeline of @cs's blobs into @out: NULL if every stage is
+ * absent or the identity. -EINVAL for a LUT of the wrong size or a CTM
+ * blob of the wrong length, -ENOMEM.
+ */
+static int vkms_colour_build(struct drm_crtc *crtc,
+			     const struct drm_crtc_state *cs,
+			     struct vkms_colour **out)
+{
+	struct vkms_colour *cl;
+	unsigned int c, v;
+
+	*out = NULL;
+	if (cs->degamma_lut &&
+	    drm_color_lut_size(cs->degamma_lut) != VKMS_DEGAMMA_LUT_SIZE) {
+		drm_dbg_atomic(crtc->dev, "[CRTC:%d:%s] DEGAMMA_LUT of %d entries, not %d\n",
+			       crtc->base.id, crtc->name,
+			       drm_color_lut_size(cs->degamma_lut),
+			       VKMS_DEGAMMA_LUT_SIZE);
+		return -EINVAL;
+	}
+	if (cs->gamma_lut &&
+	    drm_color_lut_size(cs->gamma_lut) != VKMS_GAMMA_LUT_SIZE) {
+		drm_dbg_atomic(crtc->dev, "[CRTC:%d:%s] GAMMA_LUT of %d entries, not %d\n",
+			       crtc->base.id, crtc->name,
+			       drm_color_lut_size(cs->gamma_lut),
+			       VKMS_GAMMA_LUT_SIZE);
+		return -EINVAL;
+	}
+	/* DRM checks it when the property is set; this keeps k[] in bounds */
+	if (cs->ctm && cs->ctm->length != sizeof(struct drm_color_ctm)) {
+		drm_dbg_atomic(crtc->dev, "[CRTC:%d:%s] CTM of %zu bytes\n",
+			       crtc->base.id, crtc->name, cs->ctm->length);
+		return -EINVAL;
+	}
+	if (!cs->degamma_lut && !cs->ctm && !cs->gamma_lut)
+		return 0;
+
+	cl = kzalloc(sizeof(*cl), GFP_KERNEL);
+	if (!cl)
+		return -ENOMEM;
+	refcount_set(&cl->ref, 1);
+	if (cs->degamma_lut)
+		cl->degamma = !vkms_colour_lut(cs->degamma_lut,
+					       VKMS_DEGAMMA_LUT_SIZE,
+					       &cl->degamma_lut[0][0]);
+	for (c = 0; cl->degamma && c < 3; c++)
+		for (v = 0; v < 256; v++)
+			cl->degamma8[c][v] =
+				vkms_lut_interp(cl->degamma_lut[c],
+						VKMS_DEGAMMA_LUT_SIZE - 1,
+						v * 257);
+	if (cs->ctm)
+		cl->ctm = !vkms_colour_ctm(cs->ctm->data, cl->k);
+	if (cs->gamma_lut)
+		cl->gamma = !vkms_colour_lut(cs->gamma_lut,
+					     VKMS_GAMMA_LUT_SIZE,
+					     &cl->gamma_lut[0][0]);
+	if (!cl->degamma && !cl->ctm && !cl->gamma) {
+		kfree(cl);
+		return 0;
+	}
+	*out = cl;
+	return 0;
+}
+
+/*
+ * &drm_crtc_helper_funcs.atomic_check, for every CRTC of a state (on or
+ * off): checks the colour blobs and, when they changed, converts them
+ * into the state's own table. Other states share their parent's.
+ */
+static int vkms_crtc_atomic_check(struct drm_crtc *crtc,
+				  struct drm_atomic_state *state)
+{
+	struct drm_crtc_state *cs = drm_atomic_get_new_crtc_state(state, crtc);
+	struct vkms_crtc_state *vs = to_vkms_crtc_state(cs);
+	struct vkms_colour *cl;
+	int ret;
+
+	if (!cs->color_mgmt_changed)
+		return 0;
+	ret = vkms_colour_build(crtc, cs, &cl);
+	if (ret)
+		return ret;
+	vkms_colour_put(vs->colour);
+	vs->colour = cl;
+	return 0;
+}
+
 static void vkms_crtc_destroy_state(struct drm_crtc *crtc,
 				    struct drm_crtc_state *state)
 {
@@ -499,6 +649,7 @@ static void vkms_crtc_destroy_state(struct drm_crtc *crtc,
 
 	if (vs->flip)
 		vkms_flip_free(vs->flip);
+	vkms_colour_put(vs->colour);
 	__drm_atomic_helper_crtc_destroy_state(state);
 	kfree(vs);
 }
@@ -522,6 +673,10 @@ static struct drm_crtc_state *vkms_crtc_duplicate_state(struct drm_crtc *crtc)
 	if (!vs)
 		return NULL;
 	__drm_atomic_helper_crtc_duplicate_state(crtc, &vs->base);
+	/* the same blobs: the same table, until the check rebuilds it */
+	vs->colour = to_vkms_crtc_state(crtc->state)->colour;
+	if (vs->colour)
+		refcount_inc(&vs->colour->ref);
 	return &vs->base;
 }
 
@@ -623,6 +778,7 @@ vkms_crtc_mode_valid(struct drm_crtc *crtc, const struct drm_display_mode *mode)
 
 static const struct drm_crtc_helper_funcs vkms_crtc_helper_funcs = {
 	.mode_valid	= vkms_crtc_mode_valid,
+	.atomic_check	= vkms_crtc_atomic_check,
 	.atomic_enable	= vkms_crtc_atomic_enable,
 	.atomic_disable	= vkms_crtc_atomic_disable,
 };
@@ -687,5 +843,15 @@ int vkms_crtc_init(struct vkms_output *out)
 	if (ret)
 		return ret;
 	drm_crtc_helper_add(&out->crtc, &vkms_crtc_helper_funcs);
+
+	/*
+	 * The legacy gamma ioctl sets GAMMA_LUT (and clears the others)
+	 * through DRM's atomic fallback, so its size is the LUT's.
+	 */
+	ret = drm_mode_crtc_set_gamma_size(&out->crtc, VKMS_GAMMA_LUT_SIZE);
+	if (ret)
+		return ret;
+	drm_crtc_enable_color_mgmt(&out->crtc, VKMS_DEGAMMA_LUT_SIZE, true,
+				   VKMS_GAMMA_LUT_SIZE);
 	return 0;
 }

@@ -54,6 +54,10 @@
 #define VKMS_DEF_HEIGHT		768
 #define VKMS_CURSOR_SIZE	512
 
+/* Entries of a CRTC's DEGAMMA_LUT and GAMMA_LUT (legacy gamma: the latter). */
+#define VKMS_DEGAMMA_LUT_SIZE	1024
+#define VKMS_GAMMA_LUT_SIZE	256
+
 struct vkms_device;
 struct vkms_commit;
 struct vkms_output;
@@ -87,6 +91,61 @@ struct vkms_layer {
 };
 
 /**
+ * struct vkms_colour - a CRTC's colour pipeline, converted for the composer
+ * @ref: references: the CRTC states that share it and the frames built
+ *	from them; the last one is dropped in process context
+ * @degamma: &drm_crtc_state.degamma_lut is applied
+ * @ctm: &drm_crtc_state.ctm is applied
+ * @gamma: &drm_crtc_state.gamma_lut is applied
+ * @k: the matrix, row-major (output channel R, G, B), each coefficient
+ *	two's complement with 32 fractional bits, magnitude at most
+ *	%VKMS_CTM_MAX
+ * @degamma_lut: per channel (R, G, B), entry i of the degamma LUT in the
+ *	low 16 bits and entry i + 1 (i for the last) in the high 16 bits, so
+ *	that one load gives both ends of an interpolation
+ * @gamma_lut: the same for the gamma LUT
+ * @degamma8: per channel, the degamma of each 8-bit value v (of v * 257),
+ *	for lines read straight from an 8-bit buffer
+ *
+ * Built by the CRTC's atomic check from the state's blobs (and only when
+ * they changed: duplicated states share it), so the composer reads
+ * tables and allocates nothing. A stage equal to the identity on every
+ * input is left out; with all three out the state has no table at all
+ * and the composer keeps its fast paths. The arithmetic is at the top of
+ * vkms_composer.c.
+ */
+struct vkms_colour {
+	refcount_t ref;
+	bool degamma;
+	bool ctm;
+	bool gamma;
+	s64 k[9];
+	u32 degamma_lut[3][VKMS_DEGAMMA_LUT_SIZE];
+	u32 gamma_lut[3][VKMS_GAMMA_LUT_SIZE];
+	u16 degamma8[3][256];
+};
+
+/* The largest CTM coefficient magnitude, 4096.0 in 32.32 fixed point. */
+#define VKMS_CTM_MAX		(4096LL << 32)
+
+/**
+ * vkms_lut_interp - a LUT at a 16-bit value
+ * @lut: one channel of &vkms_colour.degamma_lut or &vkms_colour.gamma_lut
+ * @n1: the number of entries less one
+ * @x: the value
+ *
+ * The interpolation defined at the top of vkms_composer.c.
+ *
+ * Return: the interpolated value, 0 to 0xffff.
+ */
+static inline u32 vkms_lut_interp(const u32 *lut, u32 n1, u32 x)
+{
+	u32 p = x * n1, i = p / 0xffff, f = p - i * 0xffff, e = lut[i];
+
+	return ((e & 0xffff) * (0xffff - f) + (e >> 16) * f + 0x7fff) / 0xffff;
+}
+
+/**
  * struct vkms_frame - what a CRTC scans out, immutable once built
  * @ref: references; the last one must be dropped in process context
  *	(vkms_frame_put() unmaps buffers and drops framebuffers), or
@@ -98,6 +157,7 @@ struct vkms_layer {
  * @layers: the visible planes, bottom first
  * @fbs: framebuffer references, one per layer
  * @maps: the buffer mappings made for each layer
+ * @colour: the CRTC's colour pipeline (a reference), or NULL for none
  */
 struct vkms_frame {
 	refcount_t ref;
@@ -108,6 +168,7 @@ struct vkms_frame {
 	struct vkms_layer layers[VKMS_PLANES_PER_CRTC];
 	struct drm_framebuffer *fbs[VKMS_PLANES_PER_CRTC];
 	struct iosys_map maps[VKMS_PLANES_PER_CRTC][DRM_FORMAT_MAX_PLANES];
+	struct vkms_colour *colour;
 };
 
 /**
@@ -437,10 +498,13 @@ struct vkms_plane_state {
  * @base: the DRM state
  * @flip: the flip built for this state at commit time, not yet armed
  *	(freed with the state if the commit fails)
+ * @colour: the colour pipeline of the state's DEGAMMA_LUT, CTM and
+ *	GAMMA_LUT (a reference), or NULL when they leave colours as they are
  */
 struct vkms_crtc_state {
 	struct drm_crtc_state base;
 	struct vkms_flip *flip;
+	struct vkms_colour *colour;
 };
 
 static inline struct vkms_atomic_state *
@@ -493,6 +557,7 @@ void vkms_flip_arm(struct vkms_flip *flip, bool keep);
 ktime_t vkms_next_vblank(struct vkms_output *out);
 void vkms_send_event(struct drm_crtc *crtc,
 		     struct drm_pending_vblank_event **event, int error);
+void vkms_colour_put(struct vkms_colour *cl);
 
 /* vkms_frame.c */
 int vkms_flips_build(struct drm_atomic_state *state);

@@ -31,6 +31,7 @@ static void vkms_frame_free(struct vkms_frame *frame)
 		drm_gem_fb_vunmap(frame->fbs[i], frame->maps[i]);
 		drm_framebuffer_put(frame->fbs[i]);
 	}
+	vkms_colour_put(frame->colour);
 	kfree(frame);
 }
 
@@ -100,6 +101,9 @@ static int vkms_frame_build(struct drm_atomic_state *state,
 	refcount_set(&frame->ref, 1);
 	frame->width = cs->mode.hdisplay;
 	frame->height = cs->mode.vdisplay;
+	frame->colour = to_vkms_crtc_state(cs)->colour;
+	if (frame->colour)
+		refcount_inc(&frame->colour->ref);
 
 	drm_for_each_plane_mask(plane, state->dev, cs->plane_mask) {
 		struct drm_plane_state *ps;
