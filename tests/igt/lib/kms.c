@@ -2,6 +2,7 @@
 /*
  * KMS helpers for the vkms tests. See kms.h.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -852,6 +853,36 @@ int kms_param_get(const char *name)
 	if (buf[0] == 'N')
 		return 0;
 	return atoi(buf);
+}
+
+/* fbdev emulation names a driver's framebuffer "<driver>drmfb". */
+int kms_fbdev_index(void)
+{
+	static const char id[] = "vkmsdrmfb";
+	DIR *d = opendir("/sys/class/graphics");
+	struct dirent *e;
+	int found = -1;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], name[32] = { 0 };
+		int fd, n;
+
+		if (strncmp(e->d_name, "fb", 2) || !e->d_name[2])
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/graphics/%s/name",
+			 e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, name, sizeof(name) - 1);
+		close(fd);
+		if (n > 0 && !strncmp(name, id, sizeof(id) - 1))
+			found = atoi(e->d_name + 2);
+	}
+	closedir(d);
+	return found;
 }
 
 bool kms_param_set(const char *name, int value)

@@ -205,6 +205,8 @@ void kms_compose_hold(struct kms_dev *dev, int index, bool hold);
 /* A module parameter of vkms, e.g. "gate"; -1 if unreadable. */
 int kms_param_get(const char *name);
 bool kms_param_set(const char *name, int value);
+/* N of vkms's framebuffer device /dev/fbN (fbdev emulation), or -1. */
+int kms_fbdev_index(void);
 
 /* ---- vgem ---- */
 

@@ -25,6 +25,10 @@
  *  - num_outputs (1 to 4, read-only): outputs created at load.
  *  - gate (bool, writable, default 1): 0 sends nonblocking commits to
  *    the DRM helpers' worker, which waits for the fences.
+ *  - fbdev (bool, read-only, default 1): fbdev emulation, as upstream
+ *    vkms has it: a /dev/fbN whose buffer the outputs show while no
+ *    program is DRM master, and so the kernel console (fbcon) on it.
+ *    0: no framebuffer device.
  *
  * debugfs, per CRTC (dri/N/crtc-I/):
  *  - crc/control, crc/data: the DRM CRC interface, source "auto": one
@@ -67,6 +71,11 @@
 static unsigned int num_outputs = 1;
 module_param(num_outputs, uint, 0444);
 MODULE_PARM_DESC(num_outputs, "Number of outputs (CRTCs), 1 to 4 (default 1)");
+
+static bool fbdev = true;
+module_param(fbdev, bool, 0444);
+MODULE_PARM_DESC(fbdev,
+		 "Emulate a framebuffer device, /dev/fbN and the console, on the outputs (default 1); 0: no fbdev");
 
 bool vkms_gate = true;
 module_param_named(gate, vkms_gate, bool, 0644);
@@ -271,6 +280,14 @@ static int vkms_create(void)
 	if (ret)
 		goto err_devres;
 
+	/*
+	 * The fbdev client lights the outputs now, while no program is DRM
+	 * master, and again whenever the last file closes; a master's
+	 * commits are its own. It goes with drm_dev_unregister().
+	 */
+	if (fbdev)
+		cf_fbdev_setup(&vkms->drm);
+
 	vkms_dev = vkms;
 	return 0;
 
@@ -307,6 +324,7 @@ static int __init vkms_init(void)
 		pr_err("vkms: num_outputs must be 1 to %d\n", VKMS_MAX_OUTPUTS);
 		return -EINVAL;
 	}
+
 	return vkms_create();
 }
 
