@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kms_module: vkms unloaded and loaded again in the test: with num_outputs
- * 1 to 4 (each output lit, checked by CRC), and unloaded right after a
+ * 1 to 4 (each output lit, checked by CRC), with 0 and 8 overlays per
+ * output (all planes composed at once, checked by CRC), and unloaded right after a
  * file was closed with a fence-gated flip in flight: the fence signals
  * after the module is gone, so a callback left behind would run code that
  * no longer exists (the guest's log is checked for oopses); and unloaded
@@ -195,11 +196,43 @@ static void test_outputs(int n)
 	reload("");
 }
 
+/* A subtest that fails with vkms unloaded loads it again. */
+static void load_again(void *arg)
+{
+	(void)arg;
+	if (kms_param_get("gate") < 0)
+		load("");
+}
+
+/*
+ * num_overlays=@n: each output has @n overlays, and every plane of the
+ * last output composes at once (CRC).
+ */
+static void test_overlays(int n)
+{
+	char params[48];
+	struct kms_dev dev;
+
+	snprintf(params, sizeof(params), "num_outputs=2 num_overlays=%d", n);
+	igt_cleanup_push(load_again, NULL);
+	reload(params);
+	igt_assert_eq(kms_param_get("num_overlays"), n);
+	kms_open(&dev);
+	for (int k = 0; k < dev.noutputs; k++)
+		igt_assert_eq(dev.out[k].noverlays, n);
+	kms_check_all_planes(&dev, &dev.out[dev.noutputs - 1]);
+	kms_close(&dev);
+	reload("");
+	igt_cleanup_pop(NULL, false);
+}
+
 static void test_bad_params(void)
 {
 	igt_assert_eq(unload(), 0);
 	igt_assert_eq(load("num_outputs=0"), -EINVAL);
 	igt_assert_eq(load("num_outputs=5"), -EINVAL);
+	igt_assert_eq(load("num_overlays=9"), -EINVAL);
+	igt_assert_eq(load("num_overlays=-1"), -EINVAL);
 	igt_assert_eq(load(""), 0);
 }
 
@@ -631,6 +664,10 @@ igt_main
 		test_outputs(2);
 	igt_subtest("outputs-4")
 		test_outputs(4);
+	igt_subtest("overlays-0")
+		test_overlays(0);
+	igt_subtest("overlays-8")
+		test_overlays(8);
 	igt_subtest("bad-params")
 		test_bad_params();
 	igt_subtest("unload-gated-flip")
