@@ -77,15 +77,14 @@
  * unload spins forever in shmem_undo_range() (6.12.118, kms_module@fbdev).
  * drm_fbdev_ttm_setup(), the former generic one, keeps a vmalloc'ed
  * shadow that fbdev maps and copies damage into the buffer: no shmem page
- * is ever mapped through fbdev. Both take a preferred bpp, 0 for the mode
- * config's preferred depth.
+ * is ever mapped through fbdev. Both take the bpp of the fbdev format.
  */
 #if CF_BEFORE(6, 11)
 #include <drm/drm_fb_helper.h>
-#define cf_fbdev_setup(drm)	drm_fbdev_generic_setup(drm, 0)
+#define cf_fbdev_setup(drm, bpp)	drm_fbdev_generic_setup(drm, bpp)
 #else
 #include <drm/drm_fbdev_ttm.h>
-#define cf_fbdev_setup(drm)	drm_fbdev_ttm_setup(drm, 0)
+#define cf_fbdev_setup(drm, bpp)	drm_fbdev_ttm_setup(drm, bpp)
 #endif
 
 #endif /* _CROSSFENCE_COMPAT_H */

@@ -292,10 +292,12 @@ static int vkms_create(void)
 	/*
 	 * The fbdev client lights the outputs now, while no program is DRM
 	 * master, and again whenever the last file closes; a master's
-	 * commits are its own. It goes with drm_dev_unregister().
+	 * commits are its own. It goes with drm_dev_unregister(). 32 bpp:
+	 * XRGB8888 (6.1 takes a bpp of 0 as preferred_depth, 24, a format
+	 * no plane of ours has).
 	 */
 	if (fbdev)
-		cf_fbdev_setup(&vkms->drm);
+		cf_fbdev_setup(&vkms->drm, 32);
 
 	vkms_dev = vkms;
 	return 0;
