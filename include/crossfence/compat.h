@@ -67,4 +67,24 @@
  */
 #define CF_HAS_DMA_FENCE_DEADLINE	(!CF_BEFORE(6, 4))
 
+/*
+ * fbdev emulation. Until 6.11 drm_fbdev_generic_setup() served every
+ * driver with a vmap; shmem buffers were scanned out and mmap'ed as they
+ * are. 6.11 split it: drm_fbdev_shmem_setup(), upstream vkms's from then
+ * on, maps the GEM object's shmem pages through fbdev's deferred I/O,
+ * whose fault handler sets their page->mapping to the fbdev file's; once
+ * a program has mmap'ed /dev/fbN and written there, freeing the buffer at
+ * unload spins forever in shmem_undo_range() (6.12.118, kms_module@fbdev).
+ * drm_fbdev_ttm_setup(), the former generic one, keeps a vmalloc'ed
+ * shadow that fbdev maps and copies damage into the buffer: no shmem page
+ * is ever mapped through fbdev. Both take the bpp of the fbdev format.
+ */
+#if CF_BEFORE(6, 11)
+#include <drm/drm_fb_helper.h>
+#define cf_fbdev_setup(drm, bpp)	drm_fbdev_generic_setup(drm, bpp)
+#else
+#include <drm/drm_fbdev_ttm.h>
+#define cf_fbdev_setup(drm, bpp)	drm_fbdev_ttm_setup(drm, bpp)
+#endif
+
 #endif /* _CROSSFENCE_COMPAT_H */

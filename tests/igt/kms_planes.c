@@ -2,7 +2,8 @@
 /*
  * kms_planes: every plane type and format, plane alpha and the blend modes,
  * z order, clipping at the screen's edges and the cursor (atomic and the
- * legacy cursor ioctls), each checked by CRC against a frame composed here
+ * legacy cursor ioctls), every plane of an output at once (all its
+ * overlays, however many vkms was loaded with), each checked by CRC against a frame composed here
  * with the same arithmetic (kms.c), not read back from the driver.
  */
 #include <stdlib.h>
@@ -547,6 +548,8 @@ igt_main
 		test_legacy_cursor_storm(&dev);
 	igt_subtest("all-planes-flip")
 		test_all_planes_flip(&dev);
+	igt_subtest("all-overlays")
+		kms_check_all_planes(&dev, &dev.out[0]);
 	igt_subtest("compose-1080p")
 		test_compose_1080p(&dev);
 

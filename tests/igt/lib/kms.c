@@ -2,6 +2,7 @@
 /*
  * KMS helpers for the vkms tests. See kms.h.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -92,7 +93,7 @@ void kms_open(struct kms_dev *dev)
 			o->primary = p->plane_id;
 		else if (plane_type_is(dev->fd, p->plane_id, DRM_PLANE_TYPE_CURSOR))
 			o->cursor = p->plane_id;
-		else if (o->noverlays < 2)
+		else if (o->noverlays < KMS_MAX_OVERLAYS)
 			o->overlay[o->noverlays++] = p->plane_id;
 		drmModeFreePlane(p);
 	}
@@ -555,9 +556,11 @@ static uint32_t obj_type(struct kms_dev *dev, uint32_t id)
 			return DRM_MODE_OBJECT_CRTC;
 		if (id == o->connector_id || id == o->wb_connector_id)
 			return DRM_MODE_OBJECT_CONNECTOR;
-		if (id == o->primary || id == o->cursor ||
-		    id == o->overlay[0] || id == o->overlay[1])
+		if (id == o->primary || id == o->cursor)
 			return DRM_MODE_OBJECT_PLANE;
+		for (int i = 0; i < o->noverlays; i++)
+			if (id == o->overlay[i])
+				return DRM_MODE_OBJECT_PLANE;
 	}
 	return DRM_MODE_OBJECT_ANY;
 }
@@ -662,6 +665,110 @@ void kms_disable(struct kms_dev *dev, const struct kms_output *o)
 	req_other_planes_off(req, o);
 	igt_assert_eq(kms_req_commit(req, DRM_MODE_ATOMIC_ALLOW_MODESET), 0);
 	kms_req_free(req);
+}
+
+static void set_plane_props(struct kms_req *req, uint32_t plane,
+			    const struct kms_layer *l)
+{
+	kms_req_set(req, plane, "alpha", l->alpha);
+	kms_req_set(req, plane, "pixel blend mode", l->blend);
+	kms_req_set(req, plane, "zpos", l->zpos);
+}
+
+void kms_check_all_planes(struct kms_dev *dev, const struct kms_output *o)
+{
+	enum { W = 320, H = 240 };
+	int n = o->noverlays + 2, top = n - 1;
+	drmModeModeInfo mode = kms_mode(W, H);
+	struct kms_fb fb[KMS_MAX_OVERLAYS + 2];
+	struct kms_layer l[KMS_MAX_OVERLAYS + 2];
+	uint32_t planes[KMS_MAX_OVERLAYS + 2];
+	drmModePropertyPtr zp;
+	struct kms_req *req;
+	struct kms_crc crc;
+	uint32_t seq, got, want;
+
+	planes[0] = o->primary;
+	for (int i = 0; i < o->noverlays; i++)
+		planes[i + 1] = o->overlay[i];
+	planes[top] = o->cursor;
+
+	/* every plane's zpos goes from 0 to the number of planes - 1 */
+	for (int i = 0; i < n; i++) {
+		zp = drmModeGetProperty(dev->fd,
+					kms_prop(dev->fd, planes[i],
+						 DRM_MODE_OBJECT_PLANE,
+						 "zpos"));
+		igt_assert(zp && (zp->flags & DRM_MODE_PROP_RANGE));
+		igt_assert_eq(zp->values[0], 0);
+		igt_assert_eq(zp->values[1], (uint64_t)top);
+		drmModeFreeProperty(zp);
+	}
+
+	kms_fb_create(dev->fd, W, H, DRM_FORMAT_XRGB8888, &fb[0]);
+	kms_fb_pattern(&fb[0], 200, false);
+	l[0] = (struct kms_layer){
+		.fb = &fb[0], .w = W, .h = H, .alpha = 0xffff,
+		.blend = KMS_BLEND_PREMULTI,
+	};
+	for (int i = 1; i < n; i++) {
+		int w = 96 - 4 * i, h = 72 - 3 * i;
+
+		kms_fb_create(dev->fd, w, h, DRM_FORMAT_ARGB8888, &fb[i]);
+		kms_fb_pattern(&fb[i], 200 + i, true);
+		l[i] = (struct kms_layer){
+			.fb = &fb[i], .src_x = i, .src_y = 0,
+			.crtc_x = 12 + 22 * i, .crtc_y = 10 + 14 * i,
+			.w = w - i, .h = h, .alpha = 0xffff - 0x1100 * i,
+			.blend = i % 3 == 0 ? KMS_BLEND_NONE :
+				 i % 3 == 1 ? KMS_BLEND_PREMULTI :
+					      KMS_BLEND_COVERAGE,
+			/* the overlays bottom to top in reverse order */
+			.zpos = i == top ? top : top - i,
+		};
+	}
+	kms_modeset(dev, o, &mode, &fb[0]);
+	req = kms_req_new(dev);
+	set_plane_props(req, planes[0], &l[0]);
+	for (int i = 1; i < n; i++) {
+		kms_req_plane(req, planes[i], o->crtc_id, fb[i].id,
+			      l[i].src_x, l[i].src_y, l[i].crtc_x, l[i].crtc_y,
+			      l[i].w, l[i].h);
+		set_plane_props(req, planes[i], &l[i]);
+	}
+	igt_assert_eq(kms_req_commit(req, 0), 0);
+	kms_req_free(req);
+
+	want = kms_ref_crc(l, n, W, H);
+	seq = kms_vblank_now(dev->fd, o->index, NULL);
+	kms_crc_start(dev, o->index, &crc);
+	got = kms_crc_at(&crc, seq + 1, NULL);
+	kms_crc_stop(&crc);
+	igt_assert_f(got == want, "%d planes: CRC %08x, want %08x\n", n, got,
+		     want);
+
+	/* a zpos past the range */
+	req = kms_req_new(dev);
+	kms_req_set(req, planes[1], "zpos", top + 1);
+	igt_assert_eq(kms_req_commit(req, DRM_MODE_ATOMIC_TEST_ONLY),
+		      -EINVAL);
+	kms_req_free(req);
+
+	kms_disable(dev, o);
+	/* back to the defaults: opaque, pre-multiplied, creation order */
+	req = kms_req_new(dev);
+	for (int i = 0; i < n; i++) {
+		struct kms_layer d = {
+			.alpha = 0xffff, .blend = KMS_BLEND_PREMULTI,
+			.zpos = i,
+		};
+
+		set_plane_props(req, planes[i], &d);
+	}
+	igt_assert_eq(kms_req_commit(req, 0), 0);
+	kms_req_free(req);
+	for (int i = 0; i < n; i++)
+		kms_fb_destroy(&fb[i]);
 }
 
 /* ---- vblanks and events ---------------------------------------------- */
@@ -866,6 +973,36 @@ int kms_param_get(const char *name)
 	if (buf[0] == 'N')
 		return 0;
 	return atoi(buf);
+}
+
+/* fbdev emulation names a driver's framebuffer "<driver>drmfb". */
+int kms_fbdev_index(void)
+{
+	static const char id[] = "vkmsdrmfb";
+	DIR *d = opendir("/sys/class/graphics");
+	struct dirent *e;
+	int found = -1;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], name[32] = { 0 };
+		int fd, n;
+
+		if (strncmp(e->d_name, "fb", 2) || !e->d_name[2])
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/graphics/%s/name",
+			 e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, name, sizeof(name) - 1);
+		close(fd);
+		if (n > 0 && !strncmp(name, id, sizeof(id) - 1))
+			found = atoi(e->d_name + 2);
+	}
+	closedir(d);
+	return found;
 }
 
 bool kms_param_set(const char *name, int value)

@@ -17,6 +17,8 @@
 
 #define KMS_MAX_OUTPUTS 4
 #define KMS_MAX_PLANES 4
+/* vkms's num_overlays goes up to 8 */
+#define KMS_MAX_OVERLAYS 8
 
 #ifndef DRM_FORMAT_XRGB8888
 #include <drm_fourcc.h>
@@ -29,8 +31,8 @@ struct kms_output {
 	uint32_t encoder_id;
 	uint32_t wb_connector_id;	/* 0 if none */
 	uint32_t primary, cursor;
-	uint32_t overlay[2];
-	int noverlays;
+	uint32_t overlay[KMS_MAX_OVERLAYS];
+	int noverlays;			/* in zpos order of creation */
 };
 
 struct kms_dev {
@@ -162,6 +164,15 @@ int __kms_modeset(struct kms_dev *dev, const struct kms_output *o,
 /* Turn output @o off (and every plane of it). */
 void kms_disable(struct kms_dev *dev, const struct kms_output *o);
 
+/*
+ * Output @o lit with every plane it has at once (the primary, each
+ * overlay, the cursor; ARGB8888 overlapping pictures, varied plane alpha
+ * and blend modes, overlays in reverse z order), checked by CRC; then the
+ * zpos range (0 to planes - 1) and a zpos past it refused. Leaves the
+ * output off and the planes' properties at their defaults.
+ */
+void kms_check_all_planes(struct kms_dev *dev, const struct kms_output *o);
+
 /* ---- vblanks and events ---- */
 
 /* Wait @n vblanks on CRTC @index; returns the sequence reached. */
@@ -210,6 +221,8 @@ void kms_compose_hold(struct kms_dev *dev, int index, bool hold);
 /* A module parameter of vkms, e.g. "gate"; -1 if unreadable. */
 int kms_param_get(const char *name);
 bool kms_param_set(const char *name, int value);
+/* N of vkms's framebuffer device /dev/fbN (fbdev emulation), or -1. */
+int kms_fbdev_index(void);
 
 /* ---- vgem ---- */
 

@@ -3,8 +3,8 @@
  * DOC: vkms, a display with fence-gated flips
  *
  * vkms is a KMS driver without hardware: each output is a CRTC whose vblank
- * is an hrtimer at the mode's refresh rate, with a primary plane, two
- * overlays and a cursor (XRGB8888, ARGB8888, XBGR8888, ABGR8888, RGB565,
+ * is an hrtimer at the mode's refresh rate, with a primary plane, up to
+ * eight overlays (two by default) and a cursor (XRGB8888, ARGB8888, XBGR8888, ABGR8888, RGB565,
  * XRGB2101010, ARGB2101010; plane alpha, blend modes, zpos, positioning
  * and clipping, no scaling), a virtual connector with an EDID and the
  * standard modes up to 4096x2160, and a writeback connector (XRGB8888,
@@ -23,8 +23,16 @@
  *
  * Module parameters:
  *  - num_outputs (1 to 4, read-only): outputs created at load.
+ *  - num_overlays (0 to 8, read-only, default 2): overlay planes of each
+ *    output. Upstream vkms has none by default and 8 with enable_overlay=1;
+ *    ours keeps the 2 its clients and tests have always had. The zpos
+ *    range of every plane is 0 to num_overlays + 1.
  *  - gate (bool, writable, default 1): 0 sends nonblocking commits to
  *    the DRM helpers' worker, which waits for the fences.
+ *  - fbdev (bool, read-only, default 1): fbdev emulation, as upstream
+ *    vkms has it: a /dev/fbN whose buffer the outputs show while no
+ *    program is DRM master, and so the kernel console (fbcon) on it.
+ *    0: no framebuffer device.
  *
  * debugfs, per CRTC (dri/N/crtc-I/):
  *  - crc/control, crc/data: the DRM CRC interface, source "auto": one
@@ -67,6 +75,15 @@
 static unsigned int num_outputs = 1;
 module_param(num_outputs, uint, 0444);
 MODULE_PARM_DESC(num_outputs, "Number of outputs (CRTCs), 1 to 4 (default 1)");
+
+static unsigned int num_overlays = VKMS_DEF_OVERLAYS;
+module_param(num_overlays, uint, 0444);
+MODULE_PARM_DESC(num_overlays, "Overlay planes per output, 0 to 8 (default 2)");
+
+static bool fbdev = true;
+module_param(fbdev, bool, 0444);
+MODULE_PARM_DESC(fbdev,
+		 "Emulate a framebuffer device, /dev/fbN and the console, on the outputs (default 1); 0: no fbdev");
 
 bool vkms_gate = true;
 module_param_named(gate, vkms_gate, bool, 0644);
@@ -238,6 +255,7 @@ static int vkms_create(void)
 	}
 	vkms->pdev = pdev;
 	vkms->num_outputs = num_outputs;
+	vkms->num_overlays = num_overlays;
 	spin_lock_init(&vkms->gated_lock);
 	INIT_LIST_HEAD(&vkms->gated);
 	atomic_set(&vkms->wb_jobs, 0);
@@ -270,6 +288,16 @@ static int vkms_create(void)
 	ret = drm_dev_register(&vkms->drm, 0);
 	if (ret)
 		goto err_devres;
+
+	/*
+	 * The fbdev client lights the outputs now, while no program is DRM
+	 * master, and again whenever the last file closes; a master's
+	 * commits are its own. It goes with drm_dev_unregister(). 32 bpp:
+	 * XRGB8888 (6.1 takes a bpp of 0 as preferred_depth, 24, a format
+	 * no plane of ours has).
+	 */
+	if (fbdev)
+		cf_fbdev_setup(&vkms->drm, 32);
 
 	vkms_dev = vkms;
 	return 0;
@@ -305,6 +333,11 @@ static int __init vkms_init(void)
 {
 	if (num_outputs < 1 || num_outputs > VKMS_MAX_OUTPUTS) {
 		pr_err("vkms: num_outputs must be 1 to %d\n", VKMS_MAX_OUTPUTS);
+		return -EINVAL;
+	}
+	if (num_overlays > VKMS_MAX_OVERLAYS) {
+		pr_err("vkms: num_overlays must be 0 to %d\n",
+		       VKMS_MAX_OVERLAYS);
 		return -EINVAL;
 	}
 	return vkms_create();

@@ -42,9 +42,11 @@
 #include <drm/drm_writeback.h>
 
 #define VKMS_MAX_OUTPUTS	4
-#define VKMS_NUM_OVERLAYS	2
-/* primary + overlays + cursor */
-#define VKMS_PLANES_PER_CRTC	(2 + VKMS_NUM_OVERLAYS)
+/* Overlay planes per CRTC: 2 by default, up to 8 (num_overlays). */
+#define VKMS_DEF_OVERLAYS	2
+#define VKMS_MAX_OVERLAYS	8
+/* The most planes a CRTC can have: primary + overlays + cursor */
+#define VKMS_PLANES_PER_CRTC	(2 + VKMS_MAX_OVERLAYS)
 /* Compose requests a CRTC keeps for its composer worker. */
 #define VKMS_COMPOSE_RING	16
 
@@ -339,7 +341,7 @@ struct vkms_composer {
  * @wb: the writeback connector
  * @primary: primary plane
  * @cursor: cursor plane
- * @overlays: overlay planes
+ * @overlays: overlay planes, &vkms_device.num_overlays of them
  * @edid: the connector's EDID
  * @timer: the vblank timer, running while the CRTC is on
  * @period: the frame duration; only changed while @timer is stopped
@@ -382,7 +384,7 @@ struct vkms_output {
 	struct drm_writeback_connector wb;
 	struct drm_plane *primary;
 	struct drm_plane *cursor;
-	struct drm_plane *overlays[VKMS_NUM_OVERLAYS];
+	struct drm_plane *overlays[VKMS_MAX_OVERLAYS];
 	u8 edid[128];
 
 	struct hrtimer timer;
@@ -437,6 +439,7 @@ struct vkms_output {
  * @drm: the DRM device
  * @pdev: the platform device it hangs off
  * @num_outputs: number of outputs (CRTCs)
+ * @num_overlays: overlay planes of each output
  * @outputs: the outputs
  * @commit_wq: unbound workqueue for the gated commits' cleanup and
  *	@states_work
@@ -452,6 +455,7 @@ struct vkms_device {
 	struct drm_device drm;
 	struct platform_device *pdev;
 	unsigned int num_outputs;
+	unsigned int num_overlays;
 	struct vkms_output outputs[VKMS_MAX_OUTPUTS];
 	struct workqueue_struct *commit_wq;
 	/*

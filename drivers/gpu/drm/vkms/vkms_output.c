@@ -209,14 +209,14 @@ int vkms_output_init(struct vkms_device *vkms, unsigned int index)
 	out->primary = vkms_plane_create(vkms, DRM_PLANE_TYPE_PRIMARY, index, 0);
 	if (IS_ERR(out->primary))
 		return PTR_ERR(out->primary);
-	for (i = 0; i < VKMS_NUM_OVERLAYS; i++) {
+	for (i = 0; i < vkms->num_overlays; i++) {
 		out->overlays[i] = vkms_plane_create(vkms, DRM_PLANE_TYPE_OVERLAY,
 						     index, i + 1);
 		if (IS_ERR(out->overlays[i]))
 			return PTR_ERR(out->overlays[i]);
 	}
 	out->cursor = vkms_plane_create(vkms, DRM_PLANE_TYPE_CURSOR, index,
-					VKMS_PLANES_PER_CRTC - 1);
+					vkms->num_overlays + 1);
 	if (IS_ERR(out->cursor))
 		return PTR_ERR(out->cursor);
 

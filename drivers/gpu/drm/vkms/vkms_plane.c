@@ -181,8 +181,9 @@ struct drm_plane *vkms_plane_create(struct vkms_device *vkms,
 		return plane;
 	drm_plane_helper_add(plane, &vkms_plane_helper_funcs);
 
+	/* one z position per plane of the CRTC */
 	ret = drm_plane_create_zpos_property(plane, zpos, 0,
-					     VKMS_PLANES_PER_CRTC - 1);
+					     vkms->num_overlays + 1);
 	if (ret)
 		return ERR_PTR(ret);
 	ret = drm_plane_create_alpha_property(plane);
