@@ -22,9 +22,9 @@
  *    (x / hsub, y / vsub) in the source (nearest, no filtering), each as
  *    a 16-bit number: an 8-bit sample v is v << 8, a 16-bit one (P010,
  *    P012, P016) its word with the padding bits cleared. With Q16 factors
- *    K = (ky, rv, gu, gv, bu), t = ky * (Y - yoff), u = Cb - 0x8000,
- *    v = Cr - 0x8000 (64-bit sums):
- *      R = q(t + rv * v), G = q(t - gu * u - gv * v), B = q(t + bu * u),
+ *    K = (ky, rv, gu, gv, bu), t = ky * (Y - yoff), cb = Cb - 0x8000,
+ *    cr = Cr - 0x8000 (64-bit sums): R = q(t + rv * cr),
+ *    G = q(t - gu * cb - gv * cr), B = q(t + bu * cb),
  *    where q(s) is 0 for s < 0, else min(0xffff, (s + 0x8000) >> 16).
  *    With Kr, Kb of the COLOR_ENCODING (BT.601: 0.299, 0.114; BT.709:
  *    0.2126, 0.0722; BT.2020: 0.2627, 0.0593), Kg = 1 - Kr - Kb, and for
@@ -58,8 +58,9 @@
  * accumulator, the others into a scratch line blended in with one loop per
  * blend mode. A rotated or reflected layer is read with the same loops,
  * the source pointer moving by &vkms_layer.step bytes per pixel (a
- * column of the source for 90 and 270 degrees); the copy needs lines in
- * order (step 4), the 8-bit blend any step.
+ * column of the source for 90 and 270 degrees); the copy and the 8-bit
+ * blend take any step (the copy moves two pixels at a time when the
+ * pixels are in order).
  */
 #include <linux/crc32.h>
 #include <linux/fence.h>
@@ -265,8 +266,8 @@ static void vkms_rd_yuv(const struct vkms_layer *l, int x, int y,
 	for (i = 0; i < n; i++, u += l->ux, v += l->vx) {
 		const u8 *py = l->vaddr + (size_t)v * l->pitch +
 			       (size_t)u * l->cpp;
-		size_t cu = (size_t)(u / c->hsub) * c->cstep;
-		size_t cv = v / c->vsub;
+		size_t cu = (size_t)(u >> c->hshift) * c->cstep;
+		size_t cv = v >> c->vshift;
 		const u8 *pb = c->cb + cv * c->cb_pitch + cu;
 		const u8 *pr = c->cr + cv * c->cr_pitch + cu;
 		s32 ly, cb, cr;
@@ -410,8 +411,8 @@ static void vkms_yuv_setup(struct vkms_layer *l,
 	       info->format == DRM_FORMAT_YVU420 ||
 	       info->format == DRM_FORMAT_YVU422 ||
 	       info->format == DRM_FORMAT_YVU444;
-	c->hsub = info->hsub;
-	c->vsub = info->vsub;
+	c->hshift = info->hsub == 2;
+	c->vshift = info->vsub == 2;
 	c->wide = info->cpp[0] == 2;
 	c->mask = 0xffff;
 	if (info->format == DRM_FORMAT_P010)
@@ -578,12 +579,20 @@ static void vkms_write_line(u32 *dst, const struct vkms_px *px,
 			 ((u32)(px[i].g >> 8) << 8) | (px[i].b >> 8);
 }
 
-/* Copy @n XRGB8888 pixels, setting their X bytes (two at a time). */
-static void vkms_copy_x(u32 *dst, const u8 *src, unsigned int n)
+/*
+ * Copy @n XRGB8888 pixels, @step bytes apart in the source, setting their
+ * X bytes (two at a time when they are in order).
+ */
+static void vkms_copy_x(u32 *dst, const u8 *src, int step, unsigned int n)
 {
 	u64 *d64 = (u64 *)dst;
 	unsigned int i;
 
+	if (step != 4) {
+		for (i = 0; i < n; i++, src += step)
+			dst[i] = vkms_ld32(src) | 0xff000000;
+		return;
+	}
 	for (i = 0; i < n / 2; i++)
 		d64[i] = get_unaligned((const u64 *)src + i) |
 			 0xff000000ff000000ULL;
@@ -774,9 +783,9 @@ static void vkms_widen_line(struct vkms_px *px, const u32 *src,
 
 static bool vkms_is_copyable(const struct vkms_layer *l)
 {
-	/* the output format's own layout (X byte aside), lines in order */
-	return (l->format == DRM_FORMAT_XRGB8888 ||
-		l->format == DRM_FORMAT_ARGB8888) && l->step == 4;
+	/* the output format's own layout (X byte aside) */
+	return l->format == DRM_FORMAT_XRGB8888 ||
+	       l->format == DRM_FORMAT_ARGB8888;
 }
 
 /*
@@ -854,7 +863,8 @@ static void vkms_compose_above(struct vkms_composer *c,
 		if (!cnt)
 			continue;
 		if (cnt == 1 && l->opaque && vkms_is_copyable(l)) {
-			vkms_copy_x(row + a, vkms_layer_at(l, y, a), len);
+			vkms_copy_x(row + a, vkms_layer_at(l, y, a), l->step,
+				    len);
 			continue;
 		}
 		if (cnt == 1 && vkms_is_rgb32(l)) {
@@ -906,7 +916,8 @@ static void vkms_compose_line(struct vkms_composer *c,
 
 	if (base >= 0 && vkms_is_copyable(&f->layers[base])) {
 		/* Copy the line; blend what is above it over its span only. */
-		vkms_copy_x(row, vkms_layer_at(&f->layers[base], y, 0), w);
+		vkms_copy_x(row, vkms_layer_at(&f->layers[base], y, 0),
+			    f->layers[base].step, w);
 		if (x1 < x2)
 			vkms_compose_above(c, f, base + 1, y, row);
 		return;

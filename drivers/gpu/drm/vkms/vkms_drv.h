@@ -65,8 +65,8 @@ struct vkms_output;
  * @cb_pitch: bytes per line of the Cb plane
  * @cr_pitch: bytes per line of the Cr plane
  * @cstep: bytes from a chroma sample to the next in its plane
- * @hsub: horizontal chroma subsampling (1 or 2)
- * @vsub: vertical chroma subsampling (1 or 2)
+ * @hshift: horizontal chroma subsampling, log2 (0 or 1)
+ * @vshift: vertical chroma subsampling, log2 (0 or 1)
  * @wide: 16-bit samples (P010, P012, P016), else 8-bit
  * @mask: the bits of a 16-bit sample that hold it (P010: the top 10)
  * @yoff: luma black level, 16-bit scale (4096 limited, 0 full range)
@@ -85,8 +85,8 @@ struct vkms_yuv {
 	u32 cb_pitch;
 	u32 cr_pitch;
 	u8 cstep;
-	u8 hsub;
-	u8 vsub;
+	u8 hshift;
+	u8 vshift;
 	bool wide;
 	u16 mask;
 	u16 yoff;
