@@ -890,9 +890,58 @@ static void vkms_compose_above(struct vkms_composer *c,
 	}
 }
 
-/* Compose line @y of @f into @row. */
+/* Lines filled at once from a layer turned by 90 or 270 degrees. */
+#define VKMS_BAND	16
+
+/*
+ * A layer turned by 90 or 270 degrees shows a column of its source on
+ * each CRTC line: read line by line, every pixel is in another source
+ * line (another cache line, often another page). When such a layer is
+ * opaque, spans the width and is XRGB8888 or ARGB8888, copy it into the
+ * next lines of the output from @y on a band at a time instead: for each
+ * column, the pixels of the band's lines are next to each other in one
+ * source line. Returns the index of the layer copied into lines @y to
+ * *@end - 1, or -1 (nothing copied; *@end = @y + 1).
+ */
+static int vkms_fill_band(struct vkms_composer *c, const struct vkms_frame *f,
+			  int y, int *end)
+{
+	unsigned int w = f->width, x;
+	int i, j, nb, lstep;
+
+	*end = y + 1;
+	for (i = f->nlayers - 1; i >= 0; i--) {
+		const struct vkms_layer *l = &f->layers[i];
+		const u8 *s0, *s;
+		u32 *d;
+
+		if (!vkms_layer_on_line(l, y) || !l->opaque ||
+		    l->dst.x1 != 0 || l->dst.x2 != w)
+			continue;
+		if (!l->vx || !vkms_is_copyable(l))
+			return -1;
+		nb = min3(VKMS_BAND, (int)f->height - y, l->dst.y2 - y);
+		lstep = l->uy * l->cpp + l->vy * (int)l->pitch;
+		s0 = vkms_layer_at(l, y, 0);
+		d = c->out + (size_t)y * w;
+		for (x = 0; x < w; x++, s0 += l->step) {
+			s = s0;
+			for (j = 0; j < nb; j++, s += lstep)
+				d[(size_t)j * w + x] = vkms_ld32(s) | 0xff000000;
+		}
+		*end = y + nb;
+		return i;
+	}
+	return -1;
+}
+
+/*
+ * Compose line @y of @f into @row; if @filled is the layer that hides
+ * the ones below on this line, @row already holds it.
+ */
 static void vkms_compose_line(struct vkms_composer *c,
-			      const struct vkms_frame *f, int y, u32 *row)
+			      const struct vkms_frame *f, int y, u32 *row,
+			      int filled)
 {
 	int i, base = -1, n = f->nlayers, x1 = f->width, x2 = 0;
 	unsigned int w = f->width;
@@ -916,8 +965,9 @@ static void vkms_compose_line(struct vkms_composer *c,
 
 	if (base >= 0 && vkms_is_copyable(&f->layers[base])) {
 		/* Copy the line; blend what is above it over its span only. */
-		vkms_copy_x(row, vkms_layer_at(&f->layers[base], y, 0),
-			    f->layers[base].step, w);
+		if (base != filled)
+			vkms_copy_x(row, vkms_layer_at(&f->layers[base], y, 0),
+				    f->layers[base].step, w);
 		if (x1 < x2)
 			vkms_compose_above(c, f, base + 1, y, row);
 		return;
@@ -932,8 +982,8 @@ static void vkms_compose_line(struct vkms_composer *c,
 static int vkms_compose(struct vkms_composer *c, const struct vkms_frame *f,
 			u32 *crc)
 {
+	int y, ret, filled = -1, band_end = 0;
 	u32 sum = ~0U;
-	int y, ret;
 
 	ret = vkms_composer_size(c, f->width, f->height);
 	if (ret)
@@ -942,7 +992,9 @@ static int vkms_compose(struct vkms_composer *c, const struct vkms_frame *f,
 	for (y = 0; y < f->height; y++) {
 		u32 *row = c->out + (size_t)y * f->width;
 
-		vkms_compose_line(c, f, y, row);
+		if (y >= band_end)
+			filled = vkms_fill_band(c, f, y, &band_end);
+		vkms_compose_line(c, f, y, row, filled);
 		if (crc)
 			sum = crc32_le(sum, (const u8 *)row, f->width * 4);
 	}
