@@ -273,14 +273,14 @@ static void measure(struct kms_dev *dev, const struct config *c, double secs)
 	       1e9 / median);
 	fflush(stdout);
 
+	kms_disable(dev, o);
 	if (c->rotation) {
+		/* upright again, once the turned buffer is off */
 		req = kms_req_new(dev);
 		kms_req_set(req, o->primary, "rotation", KMS_ROTATE_0);
-		igt_assert_eq(kms_req_commit(req, DRM_MODE_ATOMIC_ALLOW_MODESET),
-			      0);
+		igt_assert_eq(kms_req_commit(req, 0), 0);
 		kms_req_free(req);
 	}
-	kms_disable(dev, o);
 	kms_fb_destroy(&prim);
 	for (i = 0; i < 2 && c->planes >= 2 + i; i++)
 		kms_fb_destroy(&ov[i]);

@@ -205,17 +205,20 @@ static void test_formats(struct kms_dev *dev)
 }
 
 /*
- * Every plane rotated its own way, overlapping: the primary turned
- * upside down, a YUV overlay, a translucent overlay and the cursor.
+ * Every plane rotated its own way, overlapping: the primary (turned by 90
+ * or 270 degrees every other time: vkms copies it a band of lines at a
+ * time), a YUV overlay, a translucent overlay and the cursor.
  */
 static void test_stacked(struct kms_dev *dev)
 {
-	struct kms_fb prim, nv12, argb, cur;
+	struct kms_fb prim, tall, nv12, argb, cur;
 	struct ctx c;
 
 	setup(&c, dev);
 	kms_fb_create(dev->fd, W, H, DRM_FORMAT_XRGB8888, &prim);
 	kms_fb_pattern(&prim, 100, false);
+	kms_fb_create(dev->fd, H, W, DRM_FORMAT_XRGB8888, &tall);
+	kms_fb_pattern(&tall, 104, false);
 	kms_fb_create(dev->fd, 120, 160, DRM_FORMAT_NV12, &nv12);
 	kms_fb_pattern(&nv12, 101, false);
 	kms_fb_create(dev->fd, 100, 90, DRM_FORMAT_ARGB8888, &argb);
@@ -226,7 +229,7 @@ static void test_stacked(struct kms_dev *dev)
 		uint32_t r = rotations[k];
 		struct kms_layer l[4] = {
 			{ .fb = &prim, .w = W, .h = H, .alpha = 0xffff,
-			  .rotation = KMS_ROTATE_180 },
+			  .rotation = rotations[(k + 7) % NROT] },
 			{ .fb = &nv12, .src_x = 2, .src_y = 2, .crtc_x = 20,
 			  .crtc_y = 10, .w = turned(r) ? 150 : 110,
 			  .h = turned(r) ? 110 : 150, .alpha = 0xffff,
@@ -243,6 +246,8 @@ static void test_stacked(struct kms_dev *dev)
 		};
 		char what[64], rn[48];
 
+		if (turned(l[0].rotation))
+			l[0].fb = &tall;
 		l[2].w = turned(l[2].rotation) ? 90 : 100;
 		l[2].h = turned(l[2].rotation) ? 100 : 90;
 		commit_layer(&c, c.o->primary, &l[0]);
@@ -261,6 +266,7 @@ static void test_stacked(struct kms_dev *dev)
 	kms_fb_destroy(&cur);
 	kms_fb_destroy(&argb);
 	kms_fb_destroy(&nv12);
+	kms_fb_destroy(&tall);
 	kms_fb_destroy(&prim);
 	teardown(&c);
 }
