@@ -972,9 +972,17 @@ static void vkms_compose_line(struct vkms_composer *c,
 			vkms_compose_above(c, f, base + 1, y, row);
 		return;
 	}
-	if (base < 0)
-		memset(c->acc, 0, w * sizeof(struct vkms_px));
-	vkms_blend_layers(f, max(base, 0), y, c->acc, 0, c->line);
+	if (base < 0) {
+		/*
+		 * Nothing hides the black background: the layers go over it
+		 * as over a copied base (8-bit RGB layers straight into @row).
+		 */
+		memset32(row, 0xff000000, w);
+		if (x1 < x2)
+			vkms_compose_above(c, f, 0, y, row);
+		return;
+	}
+	vkms_blend_layers(f, base, y, c->acc, 0, c->line);
 	vkms_write_line(row, c->acc, w);
 }
 
