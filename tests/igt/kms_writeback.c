@@ -2,8 +2,9 @@
 /*
  * kms_writeback: the writeback connector captures the composed frame into
  * a userspace framebuffer and signals its out-fence; the capture equals,
- * pixel for pixel, the frame composed here. Also through nonblocking and
- * fence-gated commits, and the invalid cases.
+ * pixel for pixel, the frame composed here, in each writeback format
+ * (XRGB8888, ARGB8888, XRGB16161616, ARGB16161616, RGB565). Also through
+ * nonblocking and fence-gated commits, and the invalid cases.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,19 @@ static void teardown(struct wb_ctx *c)
 	kms_fb_destroy(&c->bg);
 }
 
+/*
+ * A pixel of the composed frame (XRGB8888, X = 0xff) as writeback stores
+ * it in @format: 16-bit channels are the 8-bit ones widened, RGB565
+ * keeps the top bits (kms_pack() with alpha opaque).
+ */
+static uint64_t wb_pixel(uint32_t format, uint32_t xrgb)
+{
+	struct kms_px c = kms_unpack(DRM_FORMAT_XRGB8888, xrgb);
+
+	c.a = 0xffff;
+	return kms_pack(format, c);
+}
+
 /* The capture in @fb equals the reference composition of @l. */
 static void check_capture(const struct kms_fb *fb, const struct kms_layer *l,
 			  int n)
@@ -75,11 +89,13 @@ static void check_capture(const struct kms_fb *fb, const struct kms_layer *l,
 	kms_ref_compose(ref, W, H, l, n);
 	for (int y = 0; y < H; y++) {
 		for (int x = 0; x < W; x++) {
-			uint32_t got = kms_fb_get(fb, x, y);
+			uint64_t got = kms_fb_get64(fb, x, y);
+			uint64_t want = wb_pixel(fb->format, ref[y * W + x]);
 
-			igt_assert_f(got == ref[y * W + x],
-				     "pixel %d,%d: %08x, want %08x\n", x, y,
-				     got, ref[y * W + x]);
+			igt_assert_f(got == want,
+				     "pixel %d,%d: %llx, want %llx\n", x, y,
+				     (unsigned long long)got,
+				     (unsigned long long)want);
 		}
 	}
 	free(ref);
@@ -118,10 +134,14 @@ static void test_formats(struct kms_dev *dev)
 			    "WRITEBACK_PIXEL_FORMATS");
 	blob = drmModeGetPropertyBlob(dev->fd, id);
 	igt_assert(blob);
-	igt_assert_eq(blob->length, 8);
+	/* upstream's: 8 and 16 bits per channel, and RGB565 */
+	igt_assert_eq(blob->length, 20);
 	f = blob->data;
 	igt_assert_eq(f[0], DRM_FORMAT_XRGB8888);
 	igt_assert_eq(f[1], DRM_FORMAT_ARGB8888);
+	igt_assert_eq(f[2], DRM_FORMAT_XRGB16161616);
+	igt_assert_eq(f[3], DRM_FORMAT_ARGB16161616);
+	igt_assert_eq(f[4], DRM_FORMAT_RGB565);
 	drmModeFreePropertyBlob(blob);
 }
 
@@ -210,18 +230,18 @@ static void test_capture_gated(struct kms_dev *dev)
 
 static void test_invalid(struct kms_dev *dev)
 {
-	struct kms_fb small, rgb565, wb;
+	struct kms_fb small, xbgr, wb;
 	struct kms_req *req;
 	struct wb_ctx c;
 	int fence = -1;
 
 	setup(&c, dev);
 	kms_fb_create(dev->fd, W / 2, H, DRM_FORMAT_XRGB8888, &small);
-	kms_fb_create(dev->fd, W, H, DRM_FORMAT_RGB565, &rgb565);
+	kms_fb_create(dev->fd, W, H, DRM_FORMAT_XBGR8888, &xbgr);
 	kms_fb_create(dev->fd, W, H, DRM_FORMAT_XRGB8888, &wb);
 	/* not the mode's size; a format it cannot write */
 	igt_assert_eq(commit_wb(&c, small.id, NULL, 0, NULL), -EINVAL);
-	igt_assert_eq(commit_wb(&c, rgb565.id, NULL, 0, NULL), -EINVAL);
+	igt_assert_eq(commit_wb(&c, xbgr.id, NULL, 0, NULL), -EINVAL);
 	/* an out-fence without a framebuffer (FB_ID 0 makes a job) */
 	req = kms_req_new(dev);
 	kms_req_set(req, c.o->wb_connector_id, "WRITEBACK_FB_ID", 0);
@@ -242,7 +262,7 @@ static void test_invalid(struct kms_dev *dev)
 	check_capture(&wb, c.l, 2);
 	close(fence);
 	kms_fb_destroy(&wb);
-	kms_fb_destroy(&rgb565);
+	kms_fb_destroy(&xbgr);
 	kms_fb_destroy(&small);
 	teardown(&c);
 }
@@ -260,6 +280,12 @@ igt_main
 		test_capture(&dev, DRM_FORMAT_XRGB8888, false);
 	igt_subtest("capture-argb8888")
 		test_capture(&dev, DRM_FORMAT_ARGB8888, false);
+	igt_subtest("capture-xrgb16161616")
+		test_capture(&dev, DRM_FORMAT_XRGB16161616, false);
+	igt_subtest("capture-argb16161616")
+		test_capture(&dev, DRM_FORMAT_ARGB16161616, false);
+	igt_subtest("capture-rgb565")
+		test_capture(&dev, DRM_FORMAT_RGB565, false);
 	igt_subtest("capture-nonblock")
 		test_capture(&dev, DRM_FORMAT_XRGB8888, true);
 	igt_subtest("capture-gated")

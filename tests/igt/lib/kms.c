@@ -180,32 +180,105 @@ uint64_t kms_mode_frame_ns(const drmModeModeInfo *m)
 
 /* ---- formats --------------------------------------------------------- */
 
+/*
+ * The layout of each format, from the comments of drm_fourcc.h: bytes per
+ * sample of each plane (0: below a byte, see bpp), chroma subsampling.
+ */
+struct fmt {
+	uint32_t format;
+	const char *name;
+	int planes;
+	int cpp[3];
+	int bpp;		/* bits per pixel of plane 0 */
+	int hsub, vsub;
+	bool alpha, yuv;
+};
+
+static const struct fmt fmts[] = {
+	{ DRM_FORMAT_XRGB8888, "XRGB8888", 1, { 4 }, 32, 1, 1, false, false },
+	{ DRM_FORMAT_ARGB8888, "ARGB8888", 1, { 4 }, 32, 1, 1, true, false },
+	{ DRM_FORMAT_XBGR8888, "XBGR8888", 1, { 4 }, 32, 1, 1, false, false },
+	{ DRM_FORMAT_ABGR8888, "ABGR8888", 1, { 4 }, 32, 1, 1, true, false },
+	{ DRM_FORMAT_RGBX8888, "RGBX8888", 1, { 4 }, 32, 1, 1, false, false },
+	{ DRM_FORMAT_RGBA8888, "RGBA8888", 1, { 4 }, 32, 1, 1, true, false },
+	{ DRM_FORMAT_BGRX8888, "BGRX8888", 1, { 4 }, 32, 1, 1, false, false },
+	{ DRM_FORMAT_BGRA8888, "BGRA8888", 1, { 4 }, 32, 1, 1, true, false },
+	{ DRM_FORMAT_RGB888, "RGB888", 1, { 3 }, 24, 1, 1, false, false },
+	{ DRM_FORMAT_BGR888, "BGR888", 1, { 3 }, 24, 1, 1, false, false },
+	{ DRM_FORMAT_RGB565, "RGB565", 1, { 2 }, 16, 1, 1, false, false },
+	{ DRM_FORMAT_BGR565, "BGR565", 1, { 2 }, 16, 1, 1, false, false },
+	{ DRM_FORMAT_XRGB2101010, "XRGB2101010", 1, { 4 }, 32, 1, 1, false, false },
+	{ DRM_FORMAT_ARGB2101010, "ARGB2101010", 1, { 4 }, 32, 1, 1, true, false },
+	{ DRM_FORMAT_XRGB16161616, "XRGB16161616", 1, { 8 }, 64, 1, 1, false, false },
+	{ DRM_FORMAT_ARGB16161616, "ARGB16161616", 1, { 8 }, 64, 1, 1, true, false },
+	{ DRM_FORMAT_XBGR16161616, "XBGR16161616", 1, { 8 }, 64, 1, 1, false, false },
+	{ DRM_FORMAT_ABGR16161616, "ABGR16161616", 1, { 8 }, 64, 1, 1, true, false },
+	{ DRM_FORMAT_R1, "R1", 1, { 0 }, 1, 1, 1, false, false },
+	{ DRM_FORMAT_R2, "R2", 1, { 0 }, 2, 1, 1, false, false },
+	{ DRM_FORMAT_R4, "R4", 1, { 0 }, 4, 1, 1, false, false },
+	{ DRM_FORMAT_R8, "R8", 1, { 1 }, 8, 1, 1, false, false },
+	{ DRM_FORMAT_NV12, "NV12", 2, { 1, 2 }, 8, 2, 2, false, true },
+	{ DRM_FORMAT_NV21, "NV21", 2, { 1, 2 }, 8, 2, 2, false, true },
+	{ DRM_FORMAT_NV16, "NV16", 2, { 1, 2 }, 8, 2, 1, false, true },
+	{ DRM_FORMAT_NV61, "NV61", 2, { 1, 2 }, 8, 2, 1, false, true },
+	{ DRM_FORMAT_NV24, "NV24", 2, { 1, 2 }, 8, 1, 1, false, true },
+	{ DRM_FORMAT_NV42, "NV42", 2, { 1, 2 }, 8, 1, 1, false, true },
+	{ DRM_FORMAT_YUV420, "YUV420", 3, { 1, 1, 1 }, 8, 2, 2, false, true },
+	{ DRM_FORMAT_YVU420, "YVU420", 3, { 1, 1, 1 }, 8, 2, 2, false, true },
+	{ DRM_FORMAT_YUV422, "YUV422", 3, { 1, 1, 1 }, 8, 2, 1, false, true },
+	{ DRM_FORMAT_YVU422, "YVU422", 3, { 1, 1, 1 }, 8, 2, 1, false, true },
+	{ DRM_FORMAT_YUV444, "YUV444", 3, { 1, 1, 1 }, 8, 1, 1, false, true },
+	{ DRM_FORMAT_YVU444, "YVU444", 3, { 1, 1, 1 }, 8, 1, 1, false, true },
+	{ DRM_FORMAT_P010, "P010", 2, { 2, 4 }, 16, 2, 2, false, true },
+	{ DRM_FORMAT_P012, "P012", 2, { 2, 4 }, 16, 2, 2, false, true },
+	{ DRM_FORMAT_P016, "P016", 2, { 2, 4 }, 16, 2, 2, false, true },
+};
+
+#define NFMTS (sizeof(fmts) / sizeof(fmts[0]))
+
+static const struct fmt *fmt_of(uint32_t format)
+{
+	for (unsigned int i = 0; i < NFMTS; i++)
+		if (fmts[i].format == format)
+			return &fmts[i];
+	igt_assert_f(0, "format %08x\n", format);
+	return NULL;
+}
+
+int kms_num_formats(void)
+{
+	return NFMTS;
+}
+
+uint32_t kms_format(int i)
+{
+	return fmts[i].format;
+}
+
 uint32_t kms_format_cpp(uint32_t format)
 {
-	return format == DRM_FORMAT_RGB565 ? 2 : 4;
+	return fmt_of(format)->cpp[0];
 }
 
 bool kms_format_has_alpha(uint32_t format)
 {
-	return format == DRM_FORMAT_ARGB8888 || format == DRM_FORMAT_ABGR8888 ||
-	       format == DRM_FORMAT_ARGB2101010;
+	return fmt_of(format)->alpha;
+}
+
+bool kms_format_is_yuv(uint32_t format)
+{
+	return fmt_of(format)->yuv;
 }
 
 const char *kms_format_name(uint32_t format)
 {
-	switch (format) {
-	case DRM_FORMAT_XRGB8888: return "XRGB8888";
-	case DRM_FORMAT_ARGB8888: return "ARGB8888";
-	case DRM_FORMAT_XBGR8888: return "XBGR8888";
-	case DRM_FORMAT_ABGR8888: return "ABGR8888";
-	case DRM_FORMAT_RGB565: return "RGB565";
-	case DRM_FORMAT_XRGB2101010: return "XRGB2101010";
-	case DRM_FORMAT_ARGB2101010: return "ARGB2101010";
-	default: return "?";
-	}
+	for (unsigned int i = 0; i < NFMTS; i++)
+		if (fmts[i].format == format)
+			return fmts[i].name;
+	return "?";
 }
 
-uint32_t kms_pack(uint32_t format, struct kms_px c)
+uint64_t kms_pack(uint32_t format, struct kms_px c)
 {
 	uint32_t a8 = c.a >> 8, r8 = c.r >> 8, g8 = c.g >> 8, b8 = c.b >> 8;
 
@@ -216,12 +289,40 @@ uint32_t kms_pack(uint32_t format, struct kms_px c)
 	case DRM_FORMAT_XBGR8888:
 	case DRM_FORMAT_ABGR8888:
 		return a8 << 24 | b8 << 16 | g8 << 8 | r8;
+	case DRM_FORMAT_RGBX8888:
+	case DRM_FORMAT_RGBA8888:
+		return r8 << 24 | g8 << 16 | b8 << 8 | a8;
+	case DRM_FORMAT_BGRX8888:
+	case DRM_FORMAT_BGRA8888:
+		return b8 << 24 | g8 << 16 | r8 << 8 | a8;
+	case DRM_FORMAT_RGB888:
+		return r8 << 16 | g8 << 8 | b8;
+	case DRM_FORMAT_BGR888:
+		return b8 << 16 | g8 << 8 | r8;
 	case DRM_FORMAT_RGB565:
 		return (c.r >> 11) << 11 | (c.g >> 10) << 5 | (c.b >> 11);
+	case DRM_FORMAT_BGR565:
+		return (c.b >> 11) << 11 | (c.g >> 10) << 5 | (c.r >> 11);
 	case DRM_FORMAT_XRGB2101010:
 	case DRM_FORMAT_ARGB2101010:
 		return (uint32_t)(c.a >> 14) << 30 | (uint32_t)(c.r >> 6) << 20 |
 		       (uint32_t)(c.g >> 6) << 10 | (c.b >> 6);
+	case DRM_FORMAT_XRGB16161616:
+	case DRM_FORMAT_ARGB16161616:
+		return (uint64_t)c.a << 48 | (uint64_t)c.r << 32 |
+		       (uint64_t)c.g << 16 | c.b;
+	case DRM_FORMAT_XBGR16161616:
+	case DRM_FORMAT_ABGR16161616:
+		return (uint64_t)c.a << 48 | (uint64_t)c.b << 32 |
+		       (uint64_t)c.g << 16 | c.r;
+	case DRM_FORMAT_R8:
+		return c.g >> 8;
+	case DRM_FORMAT_R4:
+		return c.g >> 12;
+	case DRM_FORMAT_R2:
+		return c.g >> 14;
+	case DRM_FORMAT_R1:
+		return c.g >> 15;
 	}
 	igt_assert_f(0, "format %08x\n", format);
 	return 0;
@@ -240,44 +341,100 @@ static uint16_t widen(uint32_t v, int bits)
 	return r & 0xffff;
 }
 
-struct kms_px kms_unpack(uint32_t format, uint32_t raw)
+/* Channel of @bits bits at bit @at of @raw, widened. */
+static uint16_t chan(uint64_t raw, int at, int bits)
 {
-	struct kms_px p;
+	return widen((raw >> at) & ((1u << bits) - 1), bits);
+}
+
+struct kms_px kms_unpack(uint32_t format, uint64_t raw)
+{
+	/* a, r, g, b: bit positions; w: bits per channel, alpha wa */
+	static const struct {
+		uint32_t format;
+		int a, r, g, b, w, wa;
+	} lay[] = {
+		{ DRM_FORMAT_XRGB8888, 24, 16, 8, 0, 8, 8 },
+		{ DRM_FORMAT_ARGB8888, 24, 16, 8, 0, 8, 8 },
+		{ DRM_FORMAT_XBGR8888, 24, 0, 8, 16, 8, 8 },
+		{ DRM_FORMAT_ABGR8888, 24, 0, 8, 16, 8, 8 },
+		{ DRM_FORMAT_RGBX8888, 0, 24, 16, 8, 8, 8 },
+		{ DRM_FORMAT_RGBA8888, 0, 24, 16, 8, 8, 8 },
+		{ DRM_FORMAT_BGRX8888, 0, 8, 16, 24, 8, 8 },
+		{ DRM_FORMAT_BGRA8888, 0, 8, 16, 24, 8, 8 },
+		{ DRM_FORMAT_RGB888, 0, 16, 8, 0, 8, 8 },
+		{ DRM_FORMAT_BGR888, 0, 0, 8, 16, 8, 8 },
+		{ DRM_FORMAT_XRGB2101010, 30, 20, 10, 0, 10, 2 },
+		{ DRM_FORMAT_ARGB2101010, 30, 20, 10, 0, 10, 2 },
+		{ DRM_FORMAT_XRGB16161616, 48, 32, 16, 0, 16, 16 },
+		{ DRM_FORMAT_ARGB16161616, 48, 32, 16, 0, 16, 16 },
+		{ DRM_FORMAT_XBGR16161616, 48, 0, 16, 32, 16, 16 },
+		{ DRM_FORMAT_ABGR16161616, 48, 0, 16, 32, 16, 16 },
+	};
+	struct kms_px p = { 0xffff, 0, 0, 0 };
+	const struct fmt *f = fmt_of(format);
 
 	switch (format) {
-	case DRM_FORMAT_XRGB8888:
-	case DRM_FORMAT_ARGB8888:
-		p.a = widen(raw >> 24, 8);
-		p.r = widen((raw >> 16) & 0xff, 8);
-		p.g = widen((raw >> 8) & 0xff, 8);
-		p.b = widen(raw & 0xff, 8);
-		break;
-	case DRM_FORMAT_XBGR8888:
-	case DRM_FORMAT_ABGR8888:
-		p.a = widen(raw >> 24, 8);
-		p.b = widen((raw >> 16) & 0xff, 8);
-		p.g = widen((raw >> 8) & 0xff, 8);
-		p.r = widen(raw & 0xff, 8);
-		break;
 	case DRM_FORMAT_RGB565:
-		p.a = 0xffff;
-		p.r = widen((raw >> 11) & 0x1f, 5);
-		p.g = widen((raw >> 5) & 0x3f, 6);
-		p.b = widen(raw & 0x1f, 5);
-		break;
-	case DRM_FORMAT_XRGB2101010:
-	case DRM_FORMAT_ARGB2101010:
-		p.a = widen(raw >> 30, 2);
-		p.r = widen((raw >> 20) & 0x3ff, 10);
-		p.g = widen((raw >> 10) & 0x3ff, 10);
-		p.b = widen(raw & 0x3ff, 10);
-		break;
-	default:
-		igt_assert_f(0, "format %08x\n", format);
+		p.r = chan(raw, 11, 5);
+		p.g = chan(raw, 5, 6);
+		p.b = chan(raw, 0, 5);
+		return p;
+	case DRM_FORMAT_BGR565:
+		p.b = chan(raw, 11, 5);
+		p.g = chan(raw, 5, 6);
+		p.r = chan(raw, 0, 5);
+		return p;
+	case DRM_FORMAT_R1:
+	case DRM_FORMAT_R2:
+	case DRM_FORMAT_R4:
+	case DRM_FORMAT_R8:
+		p.r = p.g = p.b = chan(raw, 0, f->bpp);
+		return p;
 	}
-	if (!kms_format_has_alpha(format))
-		p.a = 0xffff;
+	for (unsigned int i = 0; i < sizeof(lay) / sizeof(lay[0]); i++) {
+		if (lay[i].format != format)
+			continue;
+		p.a = f->alpha ? chan(raw, lay[i].a, lay[i].wa) : 0xffff;
+		p.r = chan(raw, lay[i].r, lay[i].w);
+		p.g = chan(raw, lay[i].g, lay[i].w);
+		p.b = chan(raw, lay[i].b, lay[i].w);
+		return p;
+	}
+	igt_assert_f(0, "format %08x is not packed RGB\n", format);
 	return p;
+}
+
+/*
+ * YUV to RGB, from the standards' Kr and Kb (ITU-R BT.601, BT.709,
+ * BT.2020), with the factors rounded to 1/65536 and the sums in integers:
+ * the arithmetic vkms documents, computed here from its definition.
+ */
+static struct kms_px yuv_to_rgb(uint32_t y16, uint32_t cb16, uint32_t cr16,
+				int encoding, bool limited)
+{
+	static const double kr_kb[3][2] = {
+		{ 0.299, 0.114 }, { 0.2126, 0.0722 }, { 0.2627, 0.0593 },
+	};
+	double kr = kr_kb[encoding][0], kb = kr_kb[encoding][1];
+	double kg = 1 - kr - kb;
+	double sy = limited ? 255.0 / 219 : 1, sc = limited ? 255.0 / 224 : 1;
+	int64_t ky = (int64_t)(sy * 65536 + 0.5);
+	int64_t rv = (int64_t)(sc * 2 * (1 - kr) * 65536 + 0.5);
+	int64_t gu = (int64_t)(sc * 2 * kb * (1 - kb) / kg * 65536 + 0.5);
+	int64_t gv = (int64_t)(sc * 2 * kr * (1 - kr) / kg * 65536 + 0.5);
+	int64_t bu = (int64_t)(sc * 2 * (1 - kb) * 65536 + 0.5);
+	int64_t yl = ((int64_t)y16 - (limited ? 4096 : 0)) * ky;
+	int64_t u = (int64_t)cb16 - 32768, v = (int64_t)cr16 - 32768;
+	int64_t s[3] = { yl + rv * v, yl - gu * u - gv * v, yl + bu * u };
+	uint16_t o[3];
+
+	for (int i = 0; i < 3; i++) {
+		int64_t q = s[i] < 0 ? 0 : (s[i] + 32768) / 65536;
+
+		o[i] = q > 65535 ? 65535 : q;
+	}
+	return (struct kms_px){ 0xffff, o[0], o[1], o[2] };
 }
 
 /* ---- framebuffers ---------------------------------------------------- */
@@ -292,31 +449,65 @@ int __kms_fb_add(int fd, int w, int h, uint32_t format, uint32_t handle,
 			     fb_id, 0);
 }
 
+/* Bytes of a line of @w pixels in plane @p of @f. */
+static uint32_t plane_line(const struct fmt *f, int p, int w)
+{
+	if (p == 0 && !f->cpp[0])
+		return (w * f->bpp + 7) / 8;
+	return (p ? (w + f->hsub - 1) / f->hsub : w) * f->cpp[p];
+}
+
 void kms_fb_create(int fd, int w, int h, uint32_t format, struct kms_fb *fb)
 {
+	const struct fmt *f = fmt_of(format);
 	struct drm_mode_create_dumb c = { 0 };
 	struct drm_mode_map_dumb m = { 0 };
+	uint32_t handles[4] = { 0 }, pitches[4] = { 0 }, offsets[4] = { 0 };
+	uint64_t size = 0;
 
 	memset(fb, 0, sizeof(*fb));
 	fb->fd = fd;
 	fb->width = w;
 	fb->height = h;
 	fb->format = format;
-	fb->cpp = kms_format_cpp(format);
-	c.width = w;
-	c.height = h;
-	c.bpp = fb->cpp * 8;
+	fb->cpp = f->cpp[0];
+	fb->planes = f->planes;
+	if (f->planes == 1 && f->cpp[0]) {
+		/* one plane of whole pixels: the dumb buffer's own pitch */
+		c.width = w;
+		c.height = h;
+		c.bpp = f->cpp[0] * 8;
+	} else {
+		/* planes one after the other, lines of 64-byte multiples */
+		for (int p = 0; p < f->planes; p++) {
+			int ph = p ? (h + f->vsub - 1) / f->vsub : h;
+
+			fb->pitches[p] = (plane_line(f, p, w) + 63) & ~63u;
+			fb->offsets[p] = size;
+			size += (uint64_t)fb->pitches[p] * ph;
+		}
+		c.width = fb->pitches[0];
+		c.height = (size + fb->pitches[0] - 1) / fb->pitches[0];
+		c.bpp = 8;
+	}
 	do_ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &c);
 	fb->handle = c.handle;
-	fb->pitch = c.pitch;
+	if (!fb->pitches[0])
+		fb->pitches[0] = c.pitch;
+	fb->pitch = fb->pitches[0];
 	fb->size = c.size;
 	m.handle = c.handle;
 	do_ioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m);
 	fb->map = mmap(NULL, fb->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		       m.offset);
 	igt_assert(fb->map != MAP_FAILED);
-	igt_assert_eq(__kms_fb_add(fd, w, h, format, fb->handle, fb->pitch,
-				   &fb->id), 0);
+	for (int p = 0; p < f->planes; p++) {
+		handles[p] = fb->handle;
+		pitches[p] = fb->pitches[p];
+		offsets[p] = fb->offsets[p];
+	}
+	igt_assert_eq(drmModeAddFB2(fd, w, h, format, handles, pitches,
+				    offsets, &fb->id, 0), 0);
 }
 
 void kms_fb_destroy(struct kms_fb *fb)
@@ -331,45 +522,106 @@ void kms_fb_destroy(struct kms_fb *fb)
 	memset(fb, 0, sizeof(*fb));
 }
 
-void kms_fb_put(struct kms_fb *fb, int x, int y, uint32_t raw)
+/* Bits per pixel of plane 0 of @fb (hand-made ones give cpp only). */
+static int fb_bpp(const struct kms_fb *fb)
 {
-	uint8_t *p = fb->map + (size_t)y * fb->pitch + (size_t)x * fb->cpp;
+	return fb->cpp ? (int)fb->cpp * 8 : fmt_of(fb->format)->bpp;
+}
 
-	if (fb->cpp == 2) {
-		uint16_t v = raw;
+void kms_fb_put(struct kms_fb *fb, int x, int y, uint64_t raw)
+{
+	uint8_t *p = fb->map + (size_t)y * fb->pitch;
+	int bpp = fb_bpp(fb);
 
-		memcpy(p, &v, 2);
-	} else {
-		memcpy(p, &raw, 4);
+	if (bpp < 8) {
+		int bit = x * bpp, sh = 8 - bpp - bit % 8;
+		uint8_t mask = ((1u << bpp) - 1) << sh;
+
+		p += bit / 8;
+		*p = (*p & ~mask) | ((raw << sh) & mask);
+		return;
 	}
+	/* little endian, byte by byte */
+	p += (size_t)x * fb->cpp;
+	for (uint32_t i = 0; i < fb->cpp; i++)
+		p[i] = raw >> (8 * i);
+}
+
+uint64_t kms_fb_get64(const struct kms_fb *fb, int x, int y)
+{
+	const uint8_t *p = fb->map + (size_t)y * fb->pitch;
+	int bpp = fb_bpp(fb);
+	uint64_t v = 0;
+
+	if (bpp < 8) {
+		int bit = x * bpp;
+
+		return (p[bit / 8] >> (8 - bpp - bit % 8)) & ((1u << bpp) - 1);
+	}
+	p += (size_t)x * fb->cpp;
+	for (uint32_t i = 0; i < fb->cpp; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
 }
 
 uint32_t kms_fb_get(const struct kms_fb *fb, int x, int y)
 {
-	const uint8_t *p = fb->map + (size_t)y * fb->pitch +
-			   (size_t)x * fb->cpp;
+	return kms_fb_get64(fb, x, y);
+}
 
-	if (fb->cpp == 2) {
-		uint16_t v;
+/* Sample @i (bytes @cpp) of line @y of plane @p, as a 16-bit number. */
+static uint32_t yuv_sample(const struct kms_fb *fb, int p, int y, int i,
+			   int cpp, uint32_t mask)
+{
+	const uint8_t *s = fb->map + fb->offsets[p] +
+			   (size_t)y * fb->pitches[p] + (size_t)i * cpp;
 
-		memcpy(&v, p, 2);
-		return v;
+	return cpp == 1 ? (uint32_t)s[0] << 8 : ((s[0] | s[1] << 8) & mask);
+}
+
+struct kms_px kms_fb_sample(const struct kms_fb *fb, int x, int y,
+			    int encoding, bool limited)
+{
+	const struct fmt *f;
+	uint32_t yv, cb, cr, mask = 0xffff;
+	int cx, cy, n;
+	bool swap;
+
+	if (!fb->planes || !fmt_of(fb->format)->yuv)
+		return kms_unpack(fb->format, kms_fb_get64(fb, x, y));
+	f = fmt_of(fb->format);
+	if (fb->format == DRM_FORMAT_P010)
+		mask = 0xffc0;
+	if (fb->format == DRM_FORMAT_P012)
+		mask = 0xfff0;
+	n = f->cpp[0];
+	cx = x / f->hsub;
+	cy = y / f->vsub;
+	swap = fb->format == DRM_FORMAT_NV21 ||
+	       fb->format == DRM_FORMAT_NV61 ||
+	       fb->format == DRM_FORMAT_NV42 ||
+	       fb->format == DRM_FORMAT_YVU420 ||
+	       fb->format == DRM_FORMAT_YVU422 ||
+	       fb->format == DRM_FORMAT_YVU444;
+	yv = yuv_sample(fb, 0, y, x, n, mask);
+	if (f->planes == 2) {
+		/* pairs: Cb then Cr (Cr then Cb when swapped) */
+		cb = yuv_sample(fb, 1, cy, 2 * cx + swap, n, mask);
+		cr = yuv_sample(fb, 1, cy, 2 * cx + !swap, n, mask);
+	} else {
+		cb = yuv_sample(fb, swap ? 2 : 1, cy, cx, n, mask);
+		cr = yuv_sample(fb, swap ? 1 : 2, cy, cx, n, mask);
 	}
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
+	return yuv_to_rgb(yv, cb, cr, encoding, limited);
 }
 
 void kms_fb_fill(struct kms_fb *fb, struct kms_px c)
 {
-	uint32_t raw = kms_pack(fb->format, c);
+	uint64_t raw = kms_pack(fb->format, c);
 
-	for (uint32_t x = 0; x < fb->width; x++)
-		kms_fb_put(fb, x, 0, raw);
-	for (uint32_t y = 1; y < fb->height; y++)
-		memcpy(fb->map + (size_t)y * fb->pitch, fb->map,
-		       (size_t)fb->width * fb->cpp);
+	for (uint32_t y = 0; y < fb->height; y++)
+		for (uint32_t x = 0; x < fb->width; x++)
+			kms_fb_put(fb, x, y, raw);
 }
 
 static uint32_t hash32(uint32_t v)
@@ -384,13 +636,39 @@ static uint32_t hash32(uint32_t v)
 
 void kms_fb_pattern(struct kms_fb *fb, uint32_t seed, bool alpha)
 {
+	const struct fmt *f = fmt_of(fb->format);
+
+	if (f->yuv || !f->cpp[0]) {
+		/* every byte of every line of every plane */
+		for (int p = 0; p < fb->planes; p++) {
+			int h = p ? (fb->height + f->vsub - 1) / f->vsub :
+				fb->height;
+			uint32_t len = plane_line(f, p, fb->width);
+
+			for (int y = 0; y < h; y++) {
+				uint8_t *row = fb->map + fb->offsets[p] +
+					       (size_t)y * fb->pitches[p];
+
+				for (uint32_t i = 0; i < len; i++)
+					row[i] = hash32(seed * 0x9e3779b9u ^
+							(p << 28) ^ (y << 14) ^
+							i);
+			}
+		}
+		return;
+	}
 	for (uint32_t y = 0; y < fb->height; y++) {
 		for (uint32_t x = 0; x < fb->width; x++) {
-			uint32_t raw = hash32(seed * 0x9e3779b9u ^ (y << 16) ^ x);
+			uint32_t k = seed * 0x9e3779b9u ^ (y << 16) ^ x;
+			uint64_t raw = hash32(k) |
+				       (uint64_t)hash32(k ^ 0x5bd1e995u) << 32;
 
-			if (!alpha && kms_format_has_alpha(fb->format))
-				raw |= fb->format == DRM_FORMAT_ARGB2101010 ?
-				       0xc0000000u : 0xff000000u;
+			if (!alpha && f->alpha) {
+				struct kms_px px = kms_unpack(fb->format, raw);
+
+				px.a = 0xffff;
+				raw = kms_pack(fb->format, px);
+			}
 			kms_fb_put(fb, x, y, raw);
 		}
 	}
@@ -413,6 +691,38 @@ static int cmp_layer(const void *a, const void *b)
 	return la->zpos - lb->zpos;
 }
 
+/*
+ * Where source pixel (@u, @v) of an @sw x @sh source lands on screen,
+ * relative to the plane's top-left corner: reflected in the framebuffer,
+ * then turned counter-clockwise (the order drm_rect_rotate() documents).
+ */
+static void rotate_fwd(uint32_t rot, int sw, int sh, int u, int v, int *x,
+		       int *y)
+{
+	if (rot & KMS_REFLECT_X)
+		u = sw - 1 - u;
+	if (rot & KMS_REFLECT_Y)
+		v = sh - 1 - v;
+	switch (rot & 0xf) {
+	case KMS_ROTATE_90:
+		*x = v;
+		*y = sw - 1 - u;
+		break;
+	case KMS_ROTATE_180:
+		*x = sw - 1 - u;
+		*y = sh - 1 - v;
+		break;
+	case KMS_ROTATE_270:
+		*x = sh - 1 - v;
+		*y = u;
+		break;
+	default:
+		*x = u;
+		*y = v;
+		break;
+	}
+}
+
 void kms_ref_compose16(struct kms_px *acc, int w, int h,
 		       const struct kms_layer *layers, int n)
 {
@@ -428,23 +738,26 @@ void kms_ref_compose16(struct kms_px *acc, int w, int h,
 		const struct kms_layer *l = sorted[i];
 		bool alpha = kms_format_has_alpha(l->fb->format) &&
 			     l->blend != KMS_BLEND_NONE;
+		bool turned = (l->rotation & 0xf) == KMS_ROTATE_90 ||
+			      (l->rotation & 0xf) == KMS_ROTATE_270;
+		int sw = turned ? l->h : l->w, sh = turned ? l->w : l->h;
 		uint32_t pa = l->alpha;
 
-		for (int y = 0; y < l->h; y++) {
-			int cy = l->crtc_y + y;
-
-			if (cy < 0 || cy >= h)
-				continue;
-			for (int x = 0; x < l->w; x++) {
-				int cx = l->crtc_x + x;
+		/* each source pixel goes to one screen pixel */
+		for (int v = 0; v < sh; v++) {
+			for (int u = 0; u < sw; u++) {
 				struct kms_px s, *d;
 				uint32_t e, ie;
+				int cx, cy;
 
-				if (cx < 0 || cx >= w)
+				rotate_fwd(l->rotation, sw, sh, u, v, &cx, &cy);
+				cx += l->crtc_x;
+				cy += l->crtc_y;
+				if (cx < 0 || cx >= w || cy < 0 || cy >= h)
 					continue;
-				s = kms_unpack(l->fb->format,
-					       kms_fb_get(l->fb, l->src_x + x,
-							  l->src_y + y));
+				s = kms_fb_sample(l->fb, l->src_x + u,
+						  l->src_y + v, l->encoding,
+						  l->limited);
 				d = &acc[(size_t)cy * w + cx];
 				if (!alpha) {
 					ie = 0xffff - pa;
@@ -458,15 +771,15 @@ void kms_ref_compose16(struct kms_px *acc, int w, int h,
 					d->g = mul16(s.g, e) + mul16(d->g, ie);
 					d->b = mul16(s.b, e) + mul16(d->b, ie);
 				} else {
-					uint32_t v;
+					uint32_t t;
 
 					ie = 0xffff - mul16(s.a, pa);
-					v = mul16(s.r, pa) + mul16(d->r, ie);
-					d->r = v > 0xffff ? 0xffff : v;
-					v = mul16(s.g, pa) + mul16(d->g, ie);
-					d->g = v > 0xffff ? 0xffff : v;
-					v = mul16(s.b, pa) + mul16(d->b, ie);
-					d->b = v > 0xffff ? 0xffff : v;
+					t = mul16(s.r, pa) + mul16(d->r, ie);
+					d->r = t > 0xffff ? 0xffff : t;
+					t = mul16(s.g, pa) + mul16(d->g, ie);
+					d->g = t > 0xffff ? 0xffff : t;
+					t = mul16(s.b, pa) + mul16(d->b, ie);
+					d->b = t > 0xffff ? 0xffff : t;
 				}
 			}
 		}
@@ -650,6 +963,31 @@ void kms_modeset(struct kms_dev *dev, const struct kms_output *o,
 		 const drmModeModeInfo *mode, const struct kms_fb *fb)
 {
 	igt_assert_eq(__kms_modeset(dev, o, mode, fb, 0), 0);
+}
+
+void kms_planes_reset(struct kms_dev *dev, const struct kms_output *o)
+{
+	uint32_t planes[2 + sizeof(o->overlay) / sizeof(o->overlay[0])] = {
+		o->primary
+	};
+	struct kms_req *req = kms_req_new(dev);
+	int n = 1;
+
+	for (int i = 0; i < o->noverlays; i++)
+		planes[n++] = o->overlay[i];
+	if (o->cursor)
+		planes[n++] = o->cursor;
+	for (int i = 0; i < n; i++) {
+		kms_req_set(req, planes[i], "alpha", 0xffff);
+		kms_req_set(req, planes[i], "pixel blend mode",
+			    KMS_BLEND_PREMULTI);
+		kms_req_set(req, planes[i], "zpos", i);
+		kms_req_set(req, planes[i], "rotation", KMS_ROTATE_0);
+		kms_req_set(req, planes[i], "COLOR_ENCODING", KMS_BT601);
+		kms_req_set(req, planes[i], "COLOR_RANGE", 1);
+	}
+	igt_assert_eq(kms_req_commit(req, 0), 0);
+	kms_req_free(req);
 }
 
 void kms_disable(struct kms_dev *dev, const struct kms_output *o)
@@ -869,6 +1207,17 @@ void kms_crc_get(struct kms_crc *crc, uint32_t *frame, uint32_t *value)
 	igt_assert_f(n > 0, "reading a CRC entry\n");
 	line[n] = 0;
 	igt_assert_eq(sscanf(line, "%x %x", frame, value), 2);
+}
+
+uint32_t kms_crc_next(struct kms_dev *dev, int index)
+{
+	struct kms_crc crc;
+	uint32_t v, seq = kms_vblank_now(dev->fd, index, NULL);
+
+	kms_crc_start(dev, index, &crc);
+	v = kms_crc_at(&crc, seq + 1, NULL);
+	kms_crc_stop(&crc);
+	return v;
 }
 
 uint32_t kms_crc_at(struct kms_crc *crc, uint32_t seq, uint32_t *frame)

@@ -23,6 +23,12 @@
 #ifndef DRM_FORMAT_XRGB8888
 #include <drm_fourcc.h>
 #endif
+/* Linux 6.8's uapi has them (as had 6.1's), Debian 12's libdrm not yet. */
+#ifndef DRM_FORMAT_R1
+#define DRM_FORMAT_R1 fourcc_code('R', '1', ' ', ' ')
+#define DRM_FORMAT_R2 fourcc_code('R', '2', ' ', ' ')
+#define DRM_FORMAT_R4 fourcc_code('R', '4', ' ', ' ')
+#endif
 
 struct kms_output {
 	int index;			/* CRTC index */
@@ -64,13 +70,18 @@ struct kms_fb {
 	uint32_t handle;
 	uint32_t width, height;
 	uint32_t format;
-	uint32_t pitch;
-	uint32_t cpp;
+	uint32_t pitch;			/* of plane 0 */
+	uint32_t cpp;			/* bytes per pixel of plane 0; 0: < 1 */
 	uint64_t size;
 	uint8_t *map;
+	int planes;			/* 0 in a hand-made one: 1 */
+	uint32_t pitches[3], offsets[3];
 };
 
-/* A dumb buffer of @format (bpp from the format) with a framebuffer. */
+/*
+ * A dumb buffer of @format with a framebuffer: one plane of the dumb
+ * buffer's pitch, or the planes one after the other in it (YUV, R1-R4).
+ */
 void kms_fb_create(int fd, int w, int h, uint32_t format, struct kms_fb *fb);
 /* A framebuffer on an existing GEM handle (e.g. a PRIME import). */
 int __kms_fb_add(int fd, int w, int h, uint32_t format, uint32_t handle,
@@ -78,17 +89,21 @@ int __kms_fb_add(int fd, int w, int h, uint32_t format, uint32_t handle,
 void kms_fb_destroy(struct kms_fb *fb);
 uint32_t kms_format_cpp(uint32_t format);
 bool kms_format_has_alpha(uint32_t format);
+bool kms_format_is_yuv(uint32_t format);
 const char *kms_format_name(uint32_t format);
+/* Every format vkms offers on its planes, the order of its list. */
+int kms_num_formats(void);
+uint32_t kms_format(int i);
 
 /* A colour with 16 bits per channel. */
 struct kms_px {
 	uint16_t a, r, g, b;
 };
 
-/* The raw pixel of @format for a 16-bit colour (channels truncated). */
-uint32_t kms_pack(uint32_t format, struct kms_px c);
-/* The 16-bit colour of a raw pixel, widened as vkms does. */
-struct kms_px kms_unpack(uint32_t format, uint32_t raw);
+/* The raw pixel of a packed @format for a 16-bit colour (truncated). */
+uint64_t kms_pack(uint32_t format, struct kms_px c);
+/* The 16-bit colour of a raw packed pixel, widened as vkms does. */
+struct kms_px kms_unpack(uint32_t format, uint64_t raw);
 static inline struct kms_px kms_rgb8(uint8_t a, uint8_t r, uint8_t g,
 				     uint8_t b)
 {
@@ -97,22 +112,46 @@ static inline struct kms_px kms_rgb8(uint8_t a, uint8_t r, uint8_t g,
 	return p;
 }
 
-void kms_fb_put(struct kms_fb *fb, int x, int y, uint32_t raw);
+/* Raw pixels of plane 0 (packed and greyscale formats). */
+void kms_fb_put(struct kms_fb *fb, int x, int y, uint64_t raw);
 uint32_t kms_fb_get(const struct kms_fb *fb, int x, int y);
+uint64_t kms_fb_get64(const struct kms_fb *fb, int x, int y);
+/*
+ * The colour of pixel (x, y) of any format; YUV converted with
+ * @encoding (KMS_BT601, ...) in limited or full range.
+ */
+struct kms_px kms_fb_sample(const struct kms_fb *fb, int x, int y,
+			    int encoding, bool limited);
 void kms_fb_fill(struct kms_fb *fb, struct kms_px c);
-/* A pattern that depends on x, y, @seed, with varied alpha if asked. */
+/*
+ * A pattern that depends on x, y, @seed, with varied alpha if asked; in
+ * YUV and R1-R4 formats every byte of every plane varies.
+ */
 void kms_fb_pattern(struct kms_fb *fb, uint32_t seed, bool alpha);
 
 /* ---- the reference composer ---- */
+
+/* The "rotation" property's bits (DRM_MODE_ROTATE_*, _REFLECT_*). */
+enum {
+	KMS_ROTATE_0 = 1, KMS_ROTATE_90 = 2, KMS_ROTATE_180 = 4,
+	KMS_ROTATE_270 = 8, KMS_REFLECT_X = 16, KMS_REFLECT_Y = 32,
+};
+/* The "COLOR_ENCODING" values; "COLOR_RANGE": 0 limited, 1 full. */
+enum { KMS_BT601, KMS_BT709, KMS_BT2020 };
 
 struct kms_layer {
 	const struct kms_fb *fb;
 	int src_x, src_y;		/* whole pixels */
 	int crtc_x, crtc_y;		/* may be off-screen */
-	int w, h;			/* size on screen = size in fb */
+	int w, h;			/* size on screen; the source's is
+					 * h x w when turned by 90 or 270 */
 	uint16_t alpha;			/* 0xffff opaque */
 	int blend;			/* KMS_BLEND_* */
 	int zpos;
+	uint32_t rotation;		/* KMS_ROTATE_* | KMS_REFLECT_*; 0 is
+					 * KMS_ROTATE_0 */
+	int encoding;			/* KMS_BT601 ... (YUV) */
+	bool limited;			/* limited range (YUV) */
 };
 
 /* The values of the "pixel blend mode" property (DRM_MODE_BLEND_*). */
@@ -161,6 +200,12 @@ void kms_modeset(struct kms_dev *dev, const struct kms_output *o,
 int __kms_modeset(struct kms_dev *dev, const struct kms_output *o,
 		  const drmModeModeInfo *mode, const struct kms_fb *fb,
 		  uint32_t flags);
+/*
+ * Every plane of output @o back to the properties' defaults: alpha
+ * opaque, pre-multiplied, zpos in plane order (primary, overlays,
+ * cursor), rotate-0, BT.601 full range. Planes stay as they are.
+ */
+void kms_planes_reset(struct kms_dev *dev, const struct kms_output *o);
 /* Turn output @o off (and every plane of it). */
 void kms_disable(struct kms_dev *dev, const struct kms_output *o);
 
@@ -205,6 +250,8 @@ void kms_crc_start(struct kms_dev *dev, int index, struct kms_crc *crc);
 /* The next CRC entry: vblank sequence and value. */
 void kms_crc_get(struct kms_crc *crc, uint32_t *frame, uint32_t *value);
 void kms_crc_stop(struct kms_crc *crc);
+/* The CRC of the first vblank after now on CRTC @index (opens, closes). */
+uint32_t kms_crc_next(struct kms_dev *dev, int index);
 /* Skip entries until one for a vblank >= @seq; returns its value. */
 uint32_t kms_crc_at(struct kms_crc *crc, uint32_t seq, uint32_t *frame);
 

@@ -10,11 +10,32 @@
  * compute the same in userspace).
  *
  * Arithmetic, which the tests reproduce exactly:
- *  - every channel is widened to 16 bits: an n-bit value v becomes v
+ *  - every RGB channel is widened to 16 bits: an n-bit value v becomes v
  *    repeated from the top bit down (8 bits: v * 257; 10 bits:
  *    v << 6 | v >> 4; 5 bits: v << 11 | v << 6 | v << 1 | v >> 4; 6 bits:
- *    v << 10 | v << 4 | v >> 2; 2-bit alpha: v * 0x5555); formats without
- *    alpha have alpha 0xffff;
+ *    v << 10 | v << 4 | v >> 2; 2-bit alpha: v * 0x5555; 16 bits: as is);
+ *    formats without alpha have alpha 0xffff;
+ *  - greyscale R1, R2, R4, R8 (pixel 0 in the top bits of its byte): the
+ *    value repeated the same way (v * 0xffff, v * 0x5555, v * 0x1111,
+ *    v * 257) in R, G and B;
+ *  - YUV: the luma sample of the pixel and the chroma samples of
+ *    (x / hsub, y / vsub) in the source (nearest, no filtering), each as
+ *    a 16-bit number: an 8-bit sample v is v << 8, a 16-bit one (P010,
+ *    P012, P016) its word with the padding bits cleared. With Q16 factors
+ *    K = (ky, rv, gu, gv, bu), t = ky * (Y - yoff), cb = Cb - 0x8000,
+ *    cr = Cr - 0x8000 (64-bit sums): R = q(t + rv * cr),
+ *    G = q(t - gu * cb - gv * cr), B = q(t + bu * cb),
+ *    where q(s) is 0 for s < 0, else min(0xffff, (s + 0x8000) >> 16).
+ *    With Kr, Kb of the COLOR_ENCODING (BT.601: 0.299, 0.114; BT.709:
+ *    0.2126, 0.0722; BT.2020: 0.2627, 0.0593), Kg = 1 - Kr - Kb, and for
+ *    COLOR_RANGE full: sy = sc = 1, yoff = 0; limited: sy = 255 / 219,
+ *    sc = 255 / 224, yoff = 16 << 8: ky = sy, rv = sc * 2 (1 - Kr),
+ *    gu = sc * 2 Kb (1 - Kb) / Kg, gv = sc * 2 Kr (1 - Kr) / Kg,
+ *    bu = sc * 2 (1 - Kb), each times 65536 rounded to nearest
+ *    (vkms_yuv_k[]); alpha 0xffff;
+ *  - rotation and reflection as DRM defines them (drm_rect_rotate():
+ *    reflect in the framebuffer, then rotate counter-clockwise): each
+ *    CRTC pixel shows exactly one source pixel, nothing is filtered;
  *  - mul(x, y) = (t + (t >> 16)) >> 16 with t = x * y + 0x8000;
  *  - with plane alpha pa, pixel alpha a, source s and destination d:
  *    blend "None" (or a format without alpha): d = mul(s, pa) +
@@ -42,6 +63,10 @@
  *    k * 0xffff / (n - 1), a unit CTM);
  *  - the output keeps the top 8 bits of each channel.
  *
+ * Writeback gets the output buffer: XRGB8888 and ARGB8888 as they are
+ * (alpha 0xff), XRGB16161616 and ARGB16161616 with each channel v * 257
+ * (alpha 0xffff), RGB565 with the top 5, 6, 5 bits.
+ *
  * Speed: a line at a time. Per line, the topmost layer that is opaque and
  * spans the whole line is found and nothing below it is read. A line that
  * only that layer covers, when it is XRGB8888 (or ARGB8888 with alpha out
@@ -49,12 +74,16 @@
  * layer's span with one switch on the format per span (no per-pixel
  * function pointers); opaque spans convert straight into the line
  * accumulator, the others into a scratch line blended in with one loop per
- * blend mode. With a colour pipeline a line that one XRGB8888 (or opaque
- * ARGB8888) layer covers alone goes through the pipeline straight from
- * the buffer (the degamma of 8-bit values from a table of 256), every
- * other line through the 16-bit accumulator (none of the 8-bit
- * shortcuts) and then the pipeline, which writes the output; without one
- * nothing of it is on the way.
+ * blend mode. A rotated or reflected layer is read with the same loops,
+ * the source pointer moving by &vkms_layer.step bytes per pixel (a
+ * column of the source for 90 and 270 degrees); the copy and the 8-bit
+ * blend take any step (the copy moves two pixels at a time when the
+ * pixels are in order). With a colour pipeline a line that one XRGB8888
+ * (or opaque ARGB8888) layer covers alone goes through the pipeline
+ * straight from the buffer (the degamma of 8-bit values from a table of
+ * 256), every other line through the 16-bit accumulator (none of the
+ * 8-bit shortcuts) and then the pipeline, which writes the output;
+ * without one nothing of it is on the way.
  */
 #include <linux/crc32.h>
 #include <linux/fence.h>
@@ -98,83 +127,432 @@ static inline u16 vkms_w10(u32 v)
 	return (v << 6) | (v >> 4);
 }
 
-/* Convert @n pixels of layer @l starting at @src into @px. */
-static void vkms_read_span(const struct vkms_layer *l, const u8 *src,
-			   struct vkms_px *px, unsigned int n)
+static inline u16 vkms_w5(u32 v)
+{
+	return (v << 11) | (v << 6) | (v << 1) | (v >> 4);
+}
+
+static inline u16 vkms_w6(u32 v)
+{
+	return (v << 10) | (v << 4) | (v >> 2);
+}
+
+/*
+ * The readers below take the source pointer of the first pixel and @step,
+ * the bytes to the next pixel along the CRTC line (&vkms_layer.step), so
+ * that rotation and reflection cost one signed add per pixel. They are
+ * inlined with constant shifts, one loop per format.
+ */
+
+/* 32-bit pixels of 8-bit channels at shifts @as (alpha; < 0: none), @rs... */
+static __always_inline void vkms_rd_8888(struct vkms_px *px, const u8 *src,
+					 int step, unsigned int n, int as,
+					 int rs, int gs, int bs)
 {
 	unsigned int i;
-	u32 v;
 
+	for (i = 0; i < n; i++, src += step) {
+		u32 v = vkms_ld32(src);
+
+		px[i].a = as < 0 ? 0xffff : ((v >> as) & 0xff) * 257;
+		px[i].r = ((v >> rs) & 0xff) * 257;
+		px[i].g = ((v >> gs) & 0xff) * 257;
+		px[i].b = ((v >> bs) & 0xff) * 257;
+	}
+}
+
+/* 64-bit pixels of 16-bit channels at shifts @as (< 0: none), @rs... */
+static __always_inline void vkms_rd_16161616(struct vkms_px *px,
+					     const u8 *src, int step,
+					     unsigned int n, int as, int rs,
+					     int gs, int bs)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++, src += step) {
+		u64 v = get_unaligned_le64(src);
+
+		px[i].a = as < 0 ? 0xffff : (u16)(v >> as);
+		px[i].r = (u16)(v >> rs);
+		px[i].g = (u16)(v >> gs);
+		px[i].b = (u16)(v >> bs);
+	}
+}
+
+/* 16-bit 5:6:5 pixels, red at bit @rs and blue at bit @bs. */
+static __always_inline void vkms_rd_565(struct vkms_px *px, const u8 *src,
+					int step, unsigned int n, int rs,
+					int bs)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++, src += step) {
+		u16 w = vkms_ld16(src);
+
+		px[i].a = 0xffff;
+		px[i].r = vkms_w5((w >> rs) & 0x1f);
+		px[i].g = vkms_w6((w >> 5) & 0x3f);
+		px[i].b = vkms_w5((w >> bs) & 0x1f);
+	}
+}
+
+/* 24-bit pixels, red in byte @ri and blue in byte @bi. */
+static __always_inline void vkms_rd_888(struct vkms_px *px, const u8 *src,
+					int step, unsigned int n, int ri,
+					int bi)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++, src += step) {
+		px[i].a = 0xffff;
+		px[i].r = src[ri] * 257;
+		px[i].g = src[1] * 257;
+		px[i].b = src[bi] * 257;
+	}
+}
+
+static __always_inline void vkms_rd_2101010(struct vkms_px *px,
+					    const u8 *src, int step,
+					    unsigned int n, bool alpha)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++, src += step) {
+		u32 v = vkms_ld32(src);
+
+		px[i].a = alpha ? (v >> 30) * 0x5555 : 0xffff;
+		px[i].r = vkms_w10((v >> 20) & 0x3ff);
+		px[i].g = vkms_w10((v >> 10) & 0x3ff);
+		px[i].b = vkms_w10(v & 0x3ff);
+	}
+}
+
+/* Source coordinates of CRTC pixel (@x, @y) of layer @l. */
+static inline void vkms_layer_uv(const struct vkms_layer *l, int x, int y,
+				 int *u, int *v)
+{
+	int dx = x - l->dst.x1, dy = y - l->dst.y1;
+
+	*u = l->u0 + l->ux * dx + l->uy * dy;
+	*v = l->v0 + l->vx * dx + l->vy * dy;
+}
+
+/* The source of CRTC pixel (@x, @y) of @l, a format of whole bytes. */
+static inline const u8 *vkms_layer_at(const struct vkms_layer *l, int y,
+				      int x)
+{
+	int u, v;
+
+	vkms_layer_uv(l, x, y, &u, &v);
+	return l->vaddr + (size_t)v * l->pitch + (size_t)u * l->cpp;
+}
+
+/* R1, R2, R4 and R8: grey, pixel 0 in the top bits of its byte. */
+static void vkms_rd_grey(const struct vkms_layer *l, int x, int y,
+			 struct vkms_px *px, unsigned int n)
+{
+	unsigned int i, bpp = l->bpp, mask = (1U << bpp) - 1;
+	u16 mul = 0xffff / mask;
+	int u, v;
+
+	vkms_layer_uv(l, x, y, &u, &v);
+	for (i = 0; i < n; i++, u += l->ux, v += l->vx) {
+		unsigned int bit = u * bpp;
+		u8 b = l->vaddr[(size_t)v * l->pitch + bit / 8];
+		u16 c = ((b >> (8 - bpp - bit % 8)) & mask) * mul;
+
+		px[i].a = 0xffff;
+		px[i].r = c;
+		px[i].g = c;
+		px[i].b = c;
+	}
+}
+
+/* A Q16 sum, rounded, to 16 bits; below 0 and above 0xffff clamped. */
+static inline u16 vkms_q16(s64 t)
+{
+	if (t < 0)
+		return 0;
+	t = (t + 0x8000) >> 16;
+	return t > 0xffff ? 0xffff : t;
+}
+
+/* YUV: luma at (u, v), chroma at (u / hsub, v / vsub), no filtering. */
+static void vkms_rd_yuv(const struct vkms_layer *l, int x, int y,
+			struct vkms_px *px, unsigned int n)
+{
+	const struct vkms_yuv *c = &l->yuv;
+	unsigned int i;
+	int u, v;
+
+	vkms_layer_uv(l, x, y, &u, &v);
+	for (i = 0; i < n; i++, u += l->ux, v += l->vx) {
+		const u8 *py = l->vaddr + (size_t)v * l->pitch +
+			       (size_t)u * l->cpp;
+		size_t cu = (size_t)(u >> c->hshift) * c->cstep;
+		size_t cv = v >> c->vshift;
+		const u8 *pb = c->cb + cv * c->cb_pitch + cu;
+		const u8 *pr = c->cr + cv * c->cr_pitch + cu;
+		s32 ly, cb, cr;
+		s64 t;
+
+		if (c->wide) {
+			ly = vkms_ld16(py) & c->mask;
+			cb = vkms_ld16(pb) & c->mask;
+			cr = vkms_ld16(pr) & c->mask;
+		} else {
+			ly = *py << 8;
+			cb = *pb << 8;
+			cr = *pr << 8;
+		}
+		t = (s64)c->ky * (ly - c->yoff);
+		cb -= 0x8000;
+		cr -= 0x8000;
+		px[i].a = 0xffff;
+		px[i].r = vkms_q16(t + (s64)c->rv * cr);
+		px[i].g = vkms_q16(t - (s64)c->gu * cb - (s64)c->gv * cr);
+		px[i].b = vkms_q16(t + (s64)c->bu * cb);
+	}
+}
+
+/* Convert @n pixels of layer @l from CRTC pixel (@x, @y) on into @px. */
+static void vkms_read_span(const struct vkms_layer *l, int x, int y,
+			   struct vkms_px *px, unsigned int n)
+{
+	const u8 *src;
+	int step = l->step;
+
+	if (l->is_yuv) {
+		vkms_rd_yuv(l, x, y, px, n);
+		return;
+	}
+	if (l->bpp <= 8) {
+		vkms_rd_grey(l, x, y, px, n);
+		return;
+	}
+	src = vkms_layer_at(l, y, x);
 	switch (l->format) {
 	case DRM_FORMAT_XRGB8888:
-		for (i = 0; i < n; i++, src += 4) {
-			v = vkms_ld32(src);
-			px[i].a = 0xffff;
-			px[i].r = ((v >> 16) & 0xff) * 257;
-			px[i].g = ((v >> 8) & 0xff) * 257;
-			px[i].b = (v & 0xff) * 257;
-		}
+		vkms_rd_8888(px, src, step, n, -1, 16, 8, 0);
 		break;
 	case DRM_FORMAT_ARGB8888:
-		for (i = 0; i < n; i++, src += 4) {
-			v = vkms_ld32(src);
-			px[i].a = (v >> 24) * 257;
-			px[i].r = ((v >> 16) & 0xff) * 257;
-			px[i].g = ((v >> 8) & 0xff) * 257;
-			px[i].b = (v & 0xff) * 257;
-		}
+		vkms_rd_8888(px, src, step, n, 24, 16, 8, 0);
 		break;
 	case DRM_FORMAT_XBGR8888:
-		for (i = 0; i < n; i++, src += 4) {
-			v = vkms_ld32(src);
-			px[i].a = 0xffff;
-			px[i].b = ((v >> 16) & 0xff) * 257;
-			px[i].g = ((v >> 8) & 0xff) * 257;
-			px[i].r = (v & 0xff) * 257;
-		}
+		vkms_rd_8888(px, src, step, n, -1, 0, 8, 16);
 		break;
 	case DRM_FORMAT_ABGR8888:
-		for (i = 0; i < n; i++, src += 4) {
-			v = vkms_ld32(src);
-			px[i].a = (v >> 24) * 257;
-			px[i].b = ((v >> 16) & 0xff) * 257;
-			px[i].g = ((v >> 8) & 0xff) * 257;
-			px[i].r = (v & 0xff) * 257;
-		}
+		vkms_rd_8888(px, src, step, n, 24, 0, 8, 16);
+		break;
+	case DRM_FORMAT_RGBX8888:
+		vkms_rd_8888(px, src, step, n, -1, 24, 16, 8);
+		break;
+	case DRM_FORMAT_RGBA8888:
+		vkms_rd_8888(px, src, step, n, 0, 24, 16, 8);
+		break;
+	case DRM_FORMAT_BGRX8888:
+		vkms_rd_8888(px, src, step, n, -1, 8, 16, 24);
+		break;
+	case DRM_FORMAT_BGRA8888:
+		vkms_rd_8888(px, src, step, n, 0, 8, 16, 24);
+		break;
+	case DRM_FORMAT_RGB888:
+		vkms_rd_888(px, src, step, n, 2, 0);
+		break;
+	case DRM_FORMAT_BGR888:
+		vkms_rd_888(px, src, step, n, 0, 2);
 		break;
 	case DRM_FORMAT_RGB565:
-		for (i = 0; i < n; i++, src += 2) {
-			u16 w = vkms_ld16(src);
-			u16 r = w >> 11, g = (w >> 5) & 0x3f, b = w & 0x1f;
-
-			px[i].a = 0xffff;
-			px[i].r = (r << 11) | (r << 6) | (r << 1) | (r >> 4);
-			px[i].g = (g << 10) | (g << 4) | (g >> 2);
-			px[i].b = (b << 11) | (b << 6) | (b << 1) | (b >> 4);
-		}
+		vkms_rd_565(px, src, step, n, 11, 0);
+		break;
+	case DRM_FORMAT_BGR565:
+		vkms_rd_565(px, src, step, n, 0, 11);
 		break;
 	case DRM_FORMAT_XRGB2101010:
-		for (i = 0; i < n; i++, src += 4) {
-			v = vkms_ld32(src);
-			px[i].a = 0xffff;
-			px[i].r = vkms_w10((v >> 20) & 0x3ff);
-			px[i].g = vkms_w10((v >> 10) & 0x3ff);
-			px[i].b = vkms_w10(v & 0x3ff);
-		}
+		vkms_rd_2101010(px, src, step, n, false);
 		break;
 	case DRM_FORMAT_ARGB2101010:
-		for (i = 0; i < n; i++, src += 4) {
-			v = vkms_ld32(src);
-			px[i].a = (v >> 30) * 0x5555;
-			px[i].r = vkms_w10((v >> 20) & 0x3ff);
-			px[i].g = vkms_w10((v >> 10) & 0x3ff);
-			px[i].b = vkms_w10(v & 0x3ff);
-		}
+		vkms_rd_2101010(px, src, step, n, true);
+		break;
+	case DRM_FORMAT_XRGB16161616:
+		vkms_rd_16161616(px, src, step, n, -1, 32, 16, 0);
+		break;
+	case DRM_FORMAT_ARGB16161616:
+		vkms_rd_16161616(px, src, step, n, 48, 32, 16, 0);
+		break;
+	case DRM_FORMAT_XBGR16161616:
+		vkms_rd_16161616(px, src, step, n, -1, 0, 16, 32);
+		break;
+	case DRM_FORMAT_ABGR16161616:
+		vkms_rd_16161616(px, src, step, n, 48, 0, 16, 32);
 		break;
 	default:
 		memset(px, 0, n * sizeof(*px));
 		break;
 	}
+}
+
+/*
+ * YUV to RGB factors, Q16, for COLOR_ENCODING x COLOR_RANGE: luma,
+ * Cr to R, Cb to G, Cr to G, Cb to B (see the arithmetic at the top).
+ */
+static const s32 vkms_yuv_k[3][2][5] = {
+	[DRM_COLOR_YCBCR_BT601] = {
+		[DRM_COLOR_YCBCR_LIMITED_RANGE] = {
+			76309, 104597, 25675, 53279, 132201 },
+		[DRM_COLOR_YCBCR_FULL_RANGE] = {
+			65536, 91881, 22553, 46802, 116130 },
+	},
+	[DRM_COLOR_YCBCR_BT709] = {
+		[DRM_COLOR_YCBCR_LIMITED_RANGE] = {
+			76309, 117489, 13975, 34925, 138438 },
+		[DRM_COLOR_YCBCR_FULL_RANGE] = {
+			65536, 103206, 12276, 30679, 121609 },
+	},
+	[DRM_COLOR_YCBCR_BT2020] = {
+		[DRM_COLOR_YCBCR_LIMITED_RANGE] = {
+			76309, 110014, 12277, 42626, 140363 },
+		[DRM_COLOR_YCBCR_FULL_RANGE] = {
+			65536, 96639, 10784, 37444, 123299 },
+	},
+};
+
+static void vkms_yuv_setup(struct vkms_layer *l,
+			   const struct drm_plane_state *ps,
+			   const struct iosys_map *data)
+{
+	const struct drm_framebuffer *fb = ps->fb;
+	const struct drm_format_info *info = fb->format;
+	struct vkms_yuv *c = &l->yuv;
+	unsigned int cr = 2, cb = 1, enc, range;
+	const s32 *k;
+	bool swap;
+
+	swap = info->format == DRM_FORMAT_NV21 ||
+	       info->format == DRM_FORMAT_NV61 ||
+	       info->format == DRM_FORMAT_NV42 ||
+	       info->format == DRM_FORMAT_YVU420 ||
+	       info->format == DRM_FORMAT_YVU422 ||
+	       info->format == DRM_FORMAT_YVU444;
+	c->hshift = info->hsub == 2;
+	c->vshift = info->vsub == 2;
+	c->wide = info->cpp[0] == 2;
+	c->mask = 0xffff;
+	if (info->format == DRM_FORMAT_P010)
+		c->mask = 0xffc0;
+	else if (info->format == DRM_FORMAT_P012)
+		c->mask = 0xfff0;
+	if (info->num_planes == 2) {
+		/* Cb and Cr interleaved in plane 1 (Cr first if swapped) */
+		c->cstep = info->cpp[1];
+		c->cb = data[1].vaddr;
+		c->cr = c->cb + info->cpp[1] / 2;
+		if (swap)
+			swap(c->cb, c->cr);
+		c->cb_pitch = fb->pitches[1];
+		c->cr_pitch = fb->pitches[1];
+	} else {
+		if (swap)
+			swap(cb, cr);
+		c->cstep = info->cpp[1];
+		c->cb = data[cb].vaddr;
+		c->cr = data[cr].vaddr;
+		c->cb_pitch = fb->pitches[cb];
+		c->cr_pitch = fb->pitches[cr];
+	}
+	enc = ps->color_encoding < ARRAY_SIZE(vkms_yuv_k) ?
+	      ps->color_encoding : DRM_COLOR_YCBCR_BT601;
+	range = ps->color_range == DRM_COLOR_YCBCR_LIMITED_RANGE ?
+		DRM_COLOR_YCBCR_LIMITED_RANGE : DRM_COLOR_YCBCR_FULL_RANGE;
+	k = vkms_yuv_k[enc][range];
+	c->yoff = range == DRM_COLOR_YCBCR_LIMITED_RANGE ? 16 << 8 : 0;
+	c->ky = k[0];
+	c->rv = k[1];
+	c->gu = k[2];
+	c->gv = k[3];
+	c->bu = k[4];
+}
+
+/* Local source coordinates shown at local CRTC (@x, @y), @sw x @sh source. */
+static void vkms_unrotate(unsigned int rot, int sw, int sh, int x, int y,
+			  int *u, int *v)
+{
+	int a, b;
+
+	switch (rot & DRM_MODE_ROTATE_MASK) {
+	case DRM_MODE_ROTATE_90:
+		a = sw - 1 - y;
+		b = x;
+		break;
+	case DRM_MODE_ROTATE_180:
+		a = sw - 1 - x;
+		b = sh - 1 - y;
+		break;
+	case DRM_MODE_ROTATE_270:
+		a = y;
+		b = sh - 1 - x;
+		break;
+	default:
+		a = x;
+		b = y;
+		break;
+	}
+	*u = rot & DRM_MODE_REFLECT_X ? sw - 1 - a : a;
+	*v = rot & DRM_MODE_REFLECT_Y ? sh - 1 - b : b;
+}
+
+/**
+ * vkms_layer_setup - describe a visible plane for the composer
+ * @l: the layer to fill in
+ * @ps: the plane's new state, checked
+ * @data: the mapping of each plane of its framebuffer, offsets applied
+ *
+ * Process context, at commit time: everything the composer needs of the
+ * plane (format, rotation, YUV factors) is worked out here once.
+ */
+void vkms_layer_setup(struct vkms_layer *l, const struct drm_plane_state *ps,
+		      const struct iosys_map *data)
+{
+	const struct drm_framebuffer *fb = ps->fb;
+	const struct drm_format_info *info = fb->format;
+	int sw, sh, u, v, ux, vx, uy, vy;
+	unsigned int bw;
+
+	l->vaddr = data[0].vaddr;
+	l->pitch = fb->pitches[0];
+	l->format = info->format;
+	/* R1, R2, R4: a block of 8, 4, 2 pixels per byte (cpp is its size) */
+	bw = info->block_w[0] ? info->block_w[0] : 1;
+	l->bpp = 8 * info->char_per_block[0] / bw;
+	l->cpp = bw > 1 ? 0 : info->cpp[0];
+	l->blend = ps->pixel_blend_mode;
+	l->alpha = ps->alpha;
+	l->has_alpha = info->has_alpha;
+	l->opaque = ps->alpha == DRM_BLEND_ALPHA_OPAQUE &&
+		    (!info->has_alpha ||
+		     ps->pixel_blend_mode == DRM_MODE_BLEND_PIXEL_NONE);
+	l->is_yuv = info->is_yuv;
+	l->src.x1 = ps->src.x1 >> 16;
+	l->src.y1 = ps->src.y1 >> 16;
+	l->src.x2 = ps->src.x2 >> 16;
+	l->src.y2 = ps->src.y2 >> 16;
+	l->dst = ps->dst;
+	l->zpos = ps->normalized_zpos;
+
+	sw = drm_rect_width(&l->src);
+	sh = drm_rect_height(&l->src);
+	vkms_unrotate(ps->rotation, sw, sh, 0, 0, &u, &v);
+	vkms_unrotate(ps->rotation, sw, sh, 1, 0, &ux, &vx);
+	vkms_unrotate(ps->rotation, sw, sh, 0, 1, &uy, &vy);
+	l->u0 = l->src.x1 + u;
+	l->v0 = l->src.y1 + v;
+	l->ux = ux - u;
+	l->vx = vx - v;
+	l->uy = uy - u;
+	l->vy = vy - v;
+	l->step = l->ux * l->cpp + l->vx * (int)l->pitch;
+	if (l->is_yuv)
+		vkms_yuv_setup(l, ps, data);
 }
 
 /* Blend @n converted pixels of layer @l over the accumulator @d. */
@@ -235,14 +613,15 @@ static inline u32 vkms_ctm(s64 a, s64 b, s64 c, u32 r, u32 g, u32 bl)
 /*
  * The colour pipeline @cl and the output's 8 bits, over @n pixels: from
  * the 16-bit line @px when @src is NULL, else straight from the 8-bit RGB
- * pixels at @src (a line that one copyable layer covers alone), the
- * degamma of those read from &vkms_colour.degamma8. The matrix and the
+ * pixels at @src, @step bytes apart (a line that one copyable layer
+ * covers alone, turned or not), the degamma of those read from
+ * &vkms_colour.degamma8. The matrix and the
  * tables are copied into locals: with no strict aliasing in the kernel,
  * every store to @dst would read them again.
  */
 static void vkms_colour_line(const struct vkms_colour *cl, u32 *dst,
 			     const struct vkms_px *px, const u8 *src,
-			     unsigned int n)
+			     int step, unsigned int n)
 {
 	const u32 dn = VKMS_DEGAMMA_LUT_SIZE - 1, gn = VKMS_GAMMA_LUT_SIZE - 1;
 	const bool deg = cl->degamma, ctm = cl->ctm, gam = cl->gamma;
@@ -260,7 +639,7 @@ static void vkms_colour_line(const struct vkms_colour *cl, u32 *dst,
 		u32 r, g, b, ir, ig, ib;
 
 		if (src) {
-			u32 v = vkms_ld32(src + 4 * i);
+			u32 v = vkms_ld32(src + (ptrdiff_t)step * i);
 
 			r = (v >> 16) & 0xff;
 			g = (v >> 8) & 0xff;
@@ -301,12 +680,20 @@ static void vkms_colour_line(const struct vkms_colour *cl, u32 *dst,
 	}
 }
 
-/* Copy @n XRGB8888 pixels, setting their X bytes (two at a time). */
-static void vkms_copy_x(u32 *dst, const u8 *src, unsigned int n)
+/*
+ * Copy @n XRGB8888 pixels, @step bytes apart in the source, setting their
+ * X bytes (two at a time when they are in order).
+ */
+static void vkms_copy_x(u32 *dst, const u8 *src, int step, unsigned int n)
 {
 	u64 *d64 = (u64 *)dst;
 	unsigned int i;
 
+	if (step != 4) {
+		for (i = 0; i < n; i++, src += step)
+			dst[i] = vkms_ld32(src) | 0xff000000;
+		return;
+	}
 	for (i = 0; i < n / 2; i++)
 		d64[i] = get_unaligned((const u64 *)src + i) |
 			 0xff000000ff000000ULL;
@@ -324,7 +711,8 @@ static bool vkms_is_rgb32(const struct vkms_layer *l)
 
 /*
  * Blend @n pixels of @l, an 8-bit RGB layer of 4 bytes per pixel, read
- * from @src, straight over the output pixels @row, when nothing else is
+ * from @src on (&vkms_layer.step apart), straight over the output pixels
+ * @row, when nothing else is
  * blended there: the arithmetic of vkms_read_span(), vkms_blend_span() and
  * vkms_write_line() over a line widened from @row, without the 16-bit
  * lines in memory. The u16 results wrap as the 16-bit lines do.
@@ -338,7 +726,7 @@ static void vkms_blend_rgb32(const struct vkms_layer *l, u32 *row,
 	u32 pa = l->alpha, ia = 0xffff - pa;
 	unsigned int i;
 
-	for (i = 0; i < n; i++, src += 4) {
+	for (i = 0; i < n; i++, src += l->step) {
 		u32 v = vkms_ld32(src), d = row[i];
 		u32 sr = ((v >> 16) & 0xff) * 257, sg = ((v >> 8) & 0xff) * 257;
 		u32 sb = (v & 0xff) * 257, e, ie, t;
@@ -373,12 +761,6 @@ static void vkms_blend_rgb32(const struct vkms_layer *l, u32 *row,
 		row[i] = 0xff000000 | ((u32)(r >> 8) << 16) |
 			 ((u32)(g >> 8) << 8) | (b >> 8);
 	}
-}
-
-static inline const u8 *vkms_layer_src(const struct vkms_layer *l, int y)
-{
-	return l->vaddr + (size_t)(l->src.y1 + y - l->dst.y1) * l->pitch +
-	       (size_t)l->src.x1 * l->cpp;
 }
 
 static inline bool vkms_layer_on_line(const struct vkms_layer *l, int y)
@@ -502,7 +884,7 @@ static void vkms_widen_line(struct vkms_px *px, const u32 *src,
 
 static bool vkms_is_copyable(const struct vkms_layer *l)
 {
-	/* opaque, and the output format's own layout (X byte aside) */
+	/* the output format's own layout (X byte aside) */
 	return l->format == DRM_FORMAT_XRGB8888 ||
 	       l->format == DRM_FORMAT_ARGB8888;
 }
@@ -525,19 +907,12 @@ static void vkms_blend_layers(const struct vkms_frame *f, int from, int y,
 		if (!vkms_layer_on_line(l, y))
 			continue;
 		if (l->opaque) {
-			vkms_read_span(l, vkms_layer_src(l, y), d, len);
+			vkms_read_span(l, l->dst.x1, y, d, len);
 		} else {
-			vkms_read_span(l, vkms_layer_src(l, y), line, len);
+			vkms_read_span(l, l->dst.x1, y, line, len);
 			vkms_blend_span(l, d, line, len);
 		}
 	}
-}
-
-/* The source of layer @l at line @y and column @x of the CRTC. */
-static inline const u8 *vkms_layer_at(const struct vkms_layer *l, int y,
-				      int x)
-{
-	return vkms_layer_src(l, y) + (size_t)(x - l->dst.x1) * l->cpp;
 }
 
 /*
@@ -589,7 +964,8 @@ static void vkms_compose_above(struct vkms_composer *c,
 		if (!cnt)
 			continue;
 		if (cnt == 1 && l->opaque && vkms_is_copyable(l)) {
-			vkms_copy_x(row + a, vkms_layer_at(l, y, a), len);
+			vkms_copy_x(row + a, vkms_layer_at(l, y, a), l->step,
+				    len);
 			continue;
 		}
 		if (cnt == 1 && vkms_is_rgb32(l)) {
@@ -601,14 +977,13 @@ static void vkms_compose_above(struct vkms_composer *c,
 			vkms_widen_line(c->acc, row + a, len);
 		for (i = first; i < n; i++) {
 			const struct vkms_layer *li = &f->layers[on[i]];
-			const u8 *src = vkms_layer_at(li, y, a);
 
 			if (li->dst.x1 > a || li->dst.x2 < b)
 				continue;
 			if (li->opaque) {
-				vkms_read_span(li, src, c->acc, len);
+				vkms_read_span(li, a, y, c->acc, len);
 			} else {
-				vkms_read_span(li, src, c->line, len);
+				vkms_read_span(li, a, y, c->line, len);
 				vkms_blend_span(li, c->acc, c->line, len);
 			}
 		}
@@ -616,9 +991,58 @@ static void vkms_compose_above(struct vkms_composer *c,
 	}
 }
 
-/* Compose line @y of @f into @row. */
+/* Lines filled at once from a layer turned by 90 or 270 degrees. */
+#define VKMS_BAND	16
+
+/*
+ * A layer turned by 90 or 270 degrees shows a column of its source on
+ * each CRTC line: read line by line, every pixel is in another source
+ * line (another cache line, often another page). When such a layer is
+ * opaque, spans the width and is XRGB8888 or ARGB8888, copy it into the
+ * next lines of the output from @y on a band at a time instead: for each
+ * column, the pixels of the band's lines are next to each other in one
+ * source line. Returns the index of the layer copied into lines @y to
+ * *@end - 1, or -1 (nothing copied; *@end = @y + 1).
+ */
+static int vkms_fill_band(struct vkms_composer *c, const struct vkms_frame *f,
+			  int y, int *end)
+{
+	unsigned int w = f->width, x;
+	int i, j, nb, lstep;
+
+	*end = y + 1;
+	for (i = f->nlayers - 1; i >= 0; i--) {
+		const struct vkms_layer *l = &f->layers[i];
+		const u8 *s0, *s;
+		u32 *d;
+
+		if (!vkms_layer_on_line(l, y) || !l->opaque ||
+		    l->dst.x1 != 0 || l->dst.x2 != w)
+			continue;
+		if (!l->vx || !vkms_is_copyable(l))
+			return -1;
+		nb = min3(VKMS_BAND, (int)f->height - y, l->dst.y2 - y);
+		lstep = l->uy * l->cpp + l->vy * (int)l->pitch;
+		s0 = vkms_layer_at(l, y, 0);
+		d = c->out + (size_t)y * w;
+		for (x = 0; x < w; x++, s0 += l->step) {
+			s = s0;
+			for (j = 0; j < nb; j++, s += lstep)
+				d[(size_t)j * w + x] = vkms_ld32(s) | 0xff000000;
+		}
+		*end = y + nb;
+		return i;
+	}
+	return -1;
+}
+
+/*
+ * Compose line @y of @f into @row; if @filled is the layer that hides
+ * the ones below on this line, @row already holds it.
+ */
 static void vkms_compose_line(struct vkms_composer *c,
-			      const struct vkms_frame *f, int y, u32 *row)
+			      const struct vkms_frame *f, int y, u32 *row,
+			      int filled)
 {
 	int i, base = -1, n = f->nlayers, x1 = f->width, x2 = 0;
 	unsigned int w = f->width;
@@ -643,22 +1067,39 @@ static void vkms_compose_line(struct vkms_composer *c,
 	if (f->colour && base >= 0 && x1 >= x2 &&
 	    vkms_is_copyable(&f->layers[base])) {
 		/* one 8-bit layer alone: no 16-bit line */
-		vkms_colour_line(f->colour, row, NULL,
-				 vkms_layer_src(&f->layers[base], y), w);
+		if (base == filled)
+			vkms_colour_line(f->colour, row, NULL, (const u8 *)row,
+					 4, w);
+		else
+			vkms_colour_line(f->colour, row, NULL,
+					 vkms_layer_at(&f->layers[base], y, 0),
+					 f->layers[base].step, w);
 		return;
 	}
 	if (base >= 0 && vkms_is_copyable(&f->layers[base]) && !f->colour) {
 		/* Copy the line; blend what is above it over its span only. */
-		vkms_copy_x(row, vkms_layer_src(&f->layers[base], y), w);
+		if (base != filled)
+			vkms_copy_x(row, vkms_layer_at(&f->layers[base], y, 0),
+				    f->layers[base].step, w);
 		if (x1 < x2)
 			vkms_compose_above(c, f, base + 1, y, row);
+		return;
+	}
+	if (base < 0 && !f->colour) {
+		/*
+		 * Nothing hides the black background: the layers go over it
+		 * as over a copied base (8-bit RGB layers straight into @row).
+		 */
+		memset32(row, 0xff000000, w);
+		if (x1 < x2)
+			vkms_compose_above(c, f, 0, y, row);
 		return;
 	}
 	if (base < 0)
 		memset(c->acc, 0, w * sizeof(struct vkms_px));
 	vkms_blend_layers(f, max(base, 0), y, c->acc, 0, c->line);
 	if (f->colour)
-		vkms_colour_line(f->colour, row, c->acc, NULL, w);
+		vkms_colour_line(f->colour, row, c->acc, NULL, 0, w);
 	else
 		vkms_write_line(row, c->acc, w);
 }
@@ -667,8 +1108,8 @@ static void vkms_compose_line(struct vkms_composer *c,
 static int vkms_compose(struct vkms_composer *c, const struct vkms_frame *f,
 			u32 *crc)
 {
+	int y, ret, filled = -1, band_end = 0;
 	u32 sum = ~0U;
-	int y, ret;
 
 	ret = vkms_composer_size(c, f->width, f->height);
 	if (ret)
@@ -677,7 +1118,9 @@ static int vkms_compose(struct vkms_composer *c, const struct vkms_frame *f,
 	for (y = 0; y < f->height; y++) {
 		u32 *row = c->out + (size_t)y * f->width;
 
-		vkms_compose_line(c, f, y, row);
+		if (y >= band_end)
+			filled = vkms_fill_band(c, f, y, &band_end);
+		vkms_compose_line(c, f, y, row, filled);
 		/* a frame through the colour pipeline is slow on TCG */
 		if (f->colour && !(y % 64))
 			cond_resched();
@@ -689,6 +1132,42 @@ static int vkms_compose(struct vkms_composer *c, const struct vkms_frame *f,
 	return 0;
 }
 
+/* One output line (XRGB8888) into a writeback line of @format. */
+static void vkms_writeback_line(u8 *dst, const u32 *src, unsigned int n,
+				u32 format)
+{
+	unsigned int i;
+
+	switch (format) {
+	case DRM_FORMAT_XRGB16161616:
+	case DRM_FORMAT_ARGB16161616:
+		/* each 8-bit channel widened (v * 257), alpha opaque */
+		for (i = 0; i < n; i++, dst += 8) {
+			u32 v = src[i];
+			u64 w = 0xffffULL << 48 |
+				(u64)(((v >> 16) & 0xff) * 257) << 32 |
+				(u64)(((v >> 8) & 0xff) * 257) << 16 |
+				(v & 0xff) * 257;
+
+			put_unaligned_le64(w, dst);
+		}
+		break;
+	case DRM_FORMAT_RGB565:
+		/* the top 5, 6 and 5 bits */
+		for (i = 0; i < n; i++, dst += 2) {
+			u32 v = src[i];
+
+			put_unaligned_le16(((v >> 8) & 0xf800) |
+					   ((v >> 5) & 0x07e0) |
+					   ((v >> 3) & 0x001f), dst);
+		}
+		break;
+	default:
+		memcpy(dst, src, n * 4);
+		break;
+	}
+}
+
 static void vkms_writeback_copy(struct vkms_composer *c, struct vkms_wb_job *j)
 {
 	struct drm_framebuffer *fb = j->fb;
@@ -696,9 +1175,10 @@ static void vkms_writeback_copy(struct vkms_composer *c, struct vkms_wb_job *j)
 	unsigned int y;
 
 	for (y = 0; y < c->height && y < fb->height; y++)
-		memcpy(dst + (size_t)y * fb->pitches[0],
-		       c->out + (size_t)y * c->width,
-		       min_t(u32, c->width, fb->width) * 4);
+		vkms_writeback_line(dst + (size_t)y * fb->pitches[0],
+				    c->out + (size_t)y * c->width,
+				    min_t(u32, c->width, fb->width),
+				    fb->format->format);
 }
 
 /* Capture the output buffer into the captures latched up to @seq. */

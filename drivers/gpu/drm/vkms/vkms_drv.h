@@ -65,31 +65,97 @@ struct vkms_commit;
 struct vkms_output;
 
 /**
+ * struct vkms_yuv - how the composer reads the chroma of a YUV layer
+ * @cb: first byte of the Cb samples (plane offset applied)
+ * @cr: first byte of the Cr samples
+ * @cb_pitch: bytes per line of the Cb plane
+ * @cr_pitch: bytes per line of the Cr plane
+ * @cstep: bytes from a chroma sample to the next in its plane
+ * @hshift: horizontal chroma subsampling, log2 (0 or 1)
+ * @vshift: vertical chroma subsampling, log2 (0 or 1)
+ * @wide: 16-bit samples (P010, P012, P016), else 8-bit
+ * @mask: the bits of a 16-bit sample that hold it (P010: the top 10)
+ * @yoff: luma black level, 16-bit scale (4096 limited, 0 full range)
+ * @ky: luma factor, Q16
+ * @rv: Cr to R, Q16
+ * @gu: Cb to G (subtracted), Q16
+ * @gv: Cr to G (subtracted), Q16
+ * @bu: Cb to B, Q16
+ *
+ * The factors come from COLOR_ENCODING and COLOR_RANGE: see the
+ * arithmetic at the top of vkms_composer.c.
+ */
+struct vkms_yuv {
+	const u8 *cb;
+	const u8 *cr;
+	u32 cb_pitch;
+	u32 cr_pitch;
+	u8 cstep;
+	u8 hshift;
+	u8 vshift;
+	bool wide;
+	u16 mask;
+	u16 yoff;
+	s32 ky;
+	s32 rv;
+	s32 gu;
+	s32 gv;
+	s32 bu;
+};
+
+/**
  * struct vkms_layer - one plane of a frame, as the composer sees it
- * @vaddr: first byte of the plane's buffer (framebuffer offset applied)
+ * @vaddr: first byte of the plane's buffer (framebuffer offset applied);
+ *	the luma plane of a YUV format
  * @pitch: bytes per line of the buffer
  * @format: DRM fourcc of the buffer
- * @cpp: bytes per pixel
+ * @cpp: bytes per pixel (of the luma plane), 0 below a byte (R1, R2, R4)
+ * @bpp: bits per pixel (of the luma plane)
  * @blend: DRM_MODE_BLEND_* mode
  * @alpha: plane alpha, 0 to 0xffff
  * @has_alpha: the format has an alpha channel
  * @opaque: the layer hides what is below it (no alpha in effect)
+ * @is_yuv: a YUV format, @yuv is set
  * @zpos: normalized z position
- * @src: source rectangle in whole pixels; same size as @dst (no scaling)
+ * @ux: source column step per CRTC column (-1, 0 or 1)
+ * @uy: source column step per CRTC line
+ * @vx: source line step per CRTC column
+ * @vy: source line step per CRTC line
+ * @u0: source column of the CRTC pixel (@dst.x1, @dst.y1)
+ * @v0: source line of that pixel
+ * @step: bytes from a pixel to the next along a CRTC line, for formats of
+ *	whole bytes per pixel (@cpp for a layer neither rotated by 90 or
+ *	270 nor reflected along x)
+ * @src: source rectangle in whole pixels, in framebuffer coordinates
  * @dst: destination rectangle on the CRTC, clipped to it
+ * @yuv: the chroma planes and conversion factors of a YUV layer
+ *
+ * Rotation and reflection are in @ux to @v0: the source pixel shown at
+ * CRTC (x, y) is (@u0 + @ux * dx + @uy * dy, @v0 + @vx * dx + @vy * dy)
+ * with dx = x - @dst.x1, dy = y - @dst.y1.
  */
 struct vkms_layer {
 	const u8 *vaddr;
 	u32 pitch;
 	u32 format;
 	u8 cpp;
+	u8 bpp;
 	u8 blend;
 	u16 alpha;
 	bool has_alpha;
 	bool opaque;
+	bool is_yuv;
 	u8 zpos;
+	s8 ux;
+	s8 uy;
+	s8 vx;
+	s8 vy;
+	int u0;
+	int v0;
+	int step;
 	struct drm_rect src;
 	struct drm_rect dst;
+	struct vkms_yuv yuv;
 };
 
 /**
@@ -593,6 +659,8 @@ void vkms_compose_work(struct work_struct *work);
 int vkms_composer_reserve(struct vkms_output *out, u16 width, u16 height);
 void vkms_comp_bufs_free(struct vkms_comp_bufs *b);
 void vkms_composer_fini(struct vkms_output *out);
+void vkms_layer_setup(struct vkms_layer *l, const struct drm_plane_state *ps,
+		      const struct iosys_map *data);
 
 /* vkms_writeback.c */
 int vkms_writeback_init(struct vkms_output *out);

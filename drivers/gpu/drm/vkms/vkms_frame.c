@@ -136,22 +136,7 @@ static int vkms_frame_build(struct drm_atomic_state *state,
 		}
 
 		l = &frame->layers[n];
-		l->vaddr = data[0].vaddr;
-		l->pitch = fb->pitches[0];
-		l->format = fb->format->format;
-		l->cpp = fb->format->cpp[0];
-		l->blend = ps->pixel_blend_mode;
-		l->alpha = ps->alpha;
-		l->has_alpha = fb->format->has_alpha;
-		l->opaque = ps->alpha == DRM_BLEND_ALPHA_OPAQUE &&
-			    (!fb->format->has_alpha ||
-			     ps->pixel_blend_mode == DRM_MODE_BLEND_PIXEL_NONE);
-		l->src.x1 = ps->src.x1 >> 16;
-		l->src.y1 = ps->src.y1 >> 16;
-		l->src.x2 = ps->src.x2 >> 16;
-		l->src.y2 = ps->src.y2 >> 16;
-		l->dst = ps->dst;
-		l->zpos = ps->normalized_zpos;
+		vkms_layer_setup(l, ps, data);
 	}
 
 	/* Bottom first. */

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vkms planes: primary, overlays and cursor, all alike: every format of
- * vkms_formats, plane alpha, the three blend modes, a mutable zpos,
- * positioning and clipping, no scaling.
+ * vkms_formats (RGB, greyscale and YUV), plane alpha, the three blend
+ * modes, a mutable zpos, rotation by 0, 90, 180 and 270 degrees with
+ * reflection along x and y, the YUV encodings BT.601, BT.709 and BT.2020
+ * in limited or full range, positioning and clipping, no scaling.
  */
 #include <linux/dma-fence.h>
 #include <linux/slab.h>
@@ -11,6 +13,7 @@
 #include <drm/drm_atomic_helper.h>
 #include <drm/drm_atomic_state_helper.h>
 #include <drm/drm_blend.h>
+#include <drm/drm_color_mgmt.h>
 #include <drm/drm_fourcc.h>
 #include <drm/drm_framebuffer.h>
 #include <drm/drm_gem_atomic_helper.h>
@@ -27,9 +30,39 @@ const u32 vkms_formats[] = {
 	DRM_FORMAT_ARGB8888,
 	DRM_FORMAT_XBGR8888,
 	DRM_FORMAT_ABGR8888,
+	DRM_FORMAT_RGBX8888,
+	DRM_FORMAT_RGBA8888,
+	DRM_FORMAT_BGRX8888,
+	DRM_FORMAT_BGRA8888,
+	DRM_FORMAT_RGB888,
+	DRM_FORMAT_BGR888,
 	DRM_FORMAT_RGB565,
+	DRM_FORMAT_BGR565,
 	DRM_FORMAT_XRGB2101010,
 	DRM_FORMAT_ARGB2101010,
+	DRM_FORMAT_XRGB16161616,
+	DRM_FORMAT_ARGB16161616,
+	DRM_FORMAT_XBGR16161616,
+	DRM_FORMAT_ABGR16161616,
+	DRM_FORMAT_R1,
+	DRM_FORMAT_R2,
+	DRM_FORMAT_R4,
+	DRM_FORMAT_R8,
+	DRM_FORMAT_NV12,
+	DRM_FORMAT_NV21,
+	DRM_FORMAT_NV16,
+	DRM_FORMAT_NV61,
+	DRM_FORMAT_NV24,
+	DRM_FORMAT_NV42,
+	DRM_FORMAT_YUV420,
+	DRM_FORMAT_YVU420,
+	DRM_FORMAT_YUV422,
+	DRM_FORMAT_YVU422,
+	DRM_FORMAT_YUV444,
+	DRM_FORMAT_YVU444,
+	DRM_FORMAT_P010,
+	DRM_FORMAT_P012,
+	DRM_FORMAT_P016,
 };
 
 const unsigned int vkms_num_formats = ARRAY_SIZE(vkms_formats);
@@ -39,13 +72,50 @@ static const u64 vkms_modifiers[] = {
 	DRM_FORMAT_MOD_INVALID,
 };
 
+/*
+ * What the composer needs of a framebuffer beyond DRM's own checks: each
+ * plane's pitch and offset a whole number of its samples (the 16-bit
+ * samples of P010 to P016 on even bytes), and, for a format with
+ * subsampled chroma, a source rectangle that starts on a chroma sample
+ * (its first pixel does not share that sample with one left of it).
+ */
+static int vkms_plane_check_fb(struct drm_plane *plane,
+			       const struct drm_plane_state *ps)
+{
+	const struct drm_framebuffer *fb = ps->fb;
+	const struct drm_format_info *info = fb->format;
+	unsigned int i;
+
+	for (i = 0; i < info->num_planes; i++) {
+		unsigned int cpp = info->cpp[i];
+
+		if (cpp > 1 && (fb->pitches[i] % cpp || fb->offsets[i] % cpp)) {
+			drm_dbg_atomic(plane->dev,
+				       "[PLANE:%d:%s] plane %u: pitch %u, offset %u: not whole %u-byte samples\n",
+				       plane->base.id, plane->name, i,
+				       fb->pitches[i], fb->offsets[i], cpp);
+			return -EINVAL;
+		}
+	}
+	if (info->is_yuv && ((ps->src_x >> 16) % info->hsub ||
+			     (ps->src_y >> 16) % info->vsub)) {
+		drm_dbg_atomic(plane->dev,
+			       "[PLANE:%d:%s] source does not start on a chroma sample (%ux%u)\n",
+			       plane->base.id, plane->name, info->hsub,
+			       info->vsub);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int vkms_plane_atomic_check(struct drm_plane *plane,
 				   struct drm_atomic_state *state)
 {
 	struct drm_plane_state *ps = drm_atomic_get_new_plane_state(state,
 								    plane);
 	struct drm_crtc_state *cs;
-	int ret;
+	int src_w, src_h, ret;
+	bool swap_wh;
 
 	if (!ps->fb || !ps->crtc) {
 		ps->visible = false;
@@ -56,12 +126,22 @@ static int vkms_plane_atomic_check(struct drm_plane *plane,
 	if (IS_ERR(cs))
 		return PTR_ERR(cs);
 
+	ret = vkms_plane_check_fb(plane, ps);
+	if (ret)
+		return ret;
+
 	ret = drm_atomic_helper_check_plane_state(ps, cs,
 						  DRM_PLANE_NO_SCALING,
 						  DRM_PLANE_NO_SCALING,
 						  true, true);
 	if (ret)
 		return ret;
+	/* The source rectangle is the framebuffer's, before rotation. */
+	swap_wh = drm_rotation_90_or_270(ps->rotation);
+	src_w = (swap_wh ? drm_rect_height(&ps->src) :
+		 drm_rect_width(&ps->src)) >> 16;
+	src_h = (swap_wh ? drm_rect_width(&ps->src) :
+		 drm_rect_height(&ps->src)) >> 16;
 
 	/*
 	 * The clipping helper computes "clip edge - plane edge" in int: a
@@ -72,8 +152,8 @@ static int vkms_plane_atomic_check(struct drm_plane *plane,
 	if (ps->visible &&
 	    (ps->dst.x1 < 0 || ps->dst.y1 < 0 ||
 	     ps->dst.x2 > cs->mode.hdisplay || ps->dst.y2 > cs->mode.vdisplay ||
-	     drm_rect_width(&ps->dst) != drm_rect_width(&ps->src) >> 16 ||
-	     drm_rect_height(&ps->dst) != drm_rect_height(&ps->src) >> 16)) {
+	     drm_rect_width(&ps->dst) != src_w ||
+	     drm_rect_height(&ps->dst) != src_h)) {
 		drm_dbg_atomic(plane->dev,
 			       "[PLANE:%d:%s] position out of range " DRM_RECT_FMT "\n",
 			       plane->base.id, plane->name,
@@ -193,6 +273,22 @@ struct drm_plane *vkms_plane_create(struct vkms_device *vkms,
 						   BIT(DRM_MODE_BLEND_PIXEL_NONE) |
 						   BIT(DRM_MODE_BLEND_PREMULTI) |
 						   BIT(DRM_MODE_BLEND_COVERAGE));
+	if (ret)
+		return ERR_PTR(ret);
+	ret = drm_plane_create_rotation_property(plane, DRM_MODE_ROTATE_0,
+						 DRM_MODE_ROTATE_MASK |
+						 DRM_MODE_REFLECT_MASK);
+	if (ret)
+		return ERR_PTR(ret);
+	/* BT.601 full range by default, as upstream vkms. */
+	ret = drm_plane_create_color_properties(plane,
+						BIT(DRM_COLOR_YCBCR_BT601) |
+						BIT(DRM_COLOR_YCBCR_BT709) |
+						BIT(DRM_COLOR_YCBCR_BT2020),
+						BIT(DRM_COLOR_YCBCR_LIMITED_RANGE) |
+						BIT(DRM_COLOR_YCBCR_FULL_RANGE),
+						DRM_COLOR_YCBCR_BT601,
+						DRM_COLOR_YCBCR_FULL_RANGE);
 	if (ret)
 		return ERR_PTR(ret);
 	return plane;

@@ -18,9 +18,16 @@
 
 #include "vkms_drv.h"
 
+/*
+ * The composed frame in each of these layouts (vkms_writeback_line()):
+ * 8 bits per channel widened to 16 in XR48/AR48, truncated in RG16.
+ */
 static const u32 vkms_wb_formats[] = {
 	DRM_FORMAT_XRGB8888,
 	DRM_FORMAT_ARGB8888,
+	DRM_FORMAT_XRGB16161616,
+	DRM_FORMAT_ARGB16161616,
+	DRM_FORMAT_RGB565,
 };
 
 /*
