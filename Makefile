@@ -77,6 +77,11 @@ IGT_BINS := $(patsubst $(SRC)/tests/igt/%.c,$(BUILD)/tests/igt/%,$(IGT_SRCS))
 TOOL_SRCS := $(wildcard $(SRC)/tools/*.c)
 TOOL_BINS := $(patsubst $(SRC)/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 HARNESS_BIN := $(BUILD)/tests/igt/harness_selftest
+# make check-clients: kmsprobe, which checks what vkms shows while a real
+# client (modetest, weston, Xorg) drives it (tests/clients/).
+CLIENT_SRCS := $(wildcard $(SRC)/tests/clients/*.c)
+CLIENT_BINS := $(patsubst $(SRC)/tests/clients/%.c,$(BUILD)/clients/%,\
+	$(CLIENT_SRCS))
 # The demo writes its writeback captures as PNG (libpng).
 PNG_CFLAGS := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIBS := $(shell pkg-config --libs libpng 2>/dev/null)
@@ -142,6 +147,11 @@ test-modules: need-kdir
 user: $(IGT_BINS) $(TOOL_BINS)
 
 $(BUILD)/tools/%: $(SRC)/tools/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(call show,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
+
+$(BUILD)/clients/%: $(SRC)/tests/clients/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(call show,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)

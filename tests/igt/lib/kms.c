@@ -412,13 +412,13 @@ static int cmp_layer(const void *a, const void *b)
 	return la->zpos - lb->zpos;
 }
 
-void kms_ref_compose(uint32_t *out, int w, int h,
-		     const struct kms_layer *layers, int n)
+void kms_ref_compose16(struct kms_px *acc, int w, int h,
+		       const struct kms_layer *layers, int n)
 {
 	const struct kms_layer *sorted[16];
-	struct kms_px *acc = calloc((size_t)w * h, sizeof(*acc));
 
-	igt_assert(acc && n <= 16);
+	igt_assert(n <= 16);
+	memset(acc, 0, (size_t)w * h * sizeof(*acc));
 	for (int i = 0; i < n; i++)
 		sorted[i] = &layers[i];
 	qsort(sorted, n, sizeof(sorted[0]), cmp_layer);
@@ -470,6 +470,17 @@ void kms_ref_compose(uint32_t *out, int w, int h,
 			}
 		}
 	}
+	for (size_t i = 0; i < (size_t)w * h; i++)
+		acc[i].a = 0xffff;
+}
+
+void kms_ref_compose(uint32_t *out, int w, int h,
+		     const struct kms_layer *layers, int n)
+{
+	struct kms_px *acc = malloc((size_t)w * h * sizeof(*acc));
+
+	igt_assert(acc);
+	kms_ref_compose16(acc, w, h, layers, n);
 	for (size_t i = 0; i < (size_t)w * h; i++)
 		out[i] = 0xff000000u | (uint32_t)(acc[i].r >> 8) << 16 |
 			 (uint32_t)(acc[i].g >> 8) << 8 | (acc[i].b >> 8);
