@@ -188,7 +188,7 @@ def wait_client_opened(client, timeout=60):
     fail("%s did not open %s within %d s" % (client.name, card, timeout))
 
 
-def probe(name, subtest, timeout=40, client=None, **env):
+def probe(name, subtest, timeout=40, client=None, quiet=False, **env):
     """build/clients/kmsprobe --run-subtest SUBTEST: its "kmsprobe" lines.
 
     With @client, only once it has opened vkms (wait_client_opened).
@@ -197,12 +197,17 @@ def probe(name, subtest, timeout=40, client=None, **env):
         wait_client_opened(client)
     e = {"KMSPROBE_%s" % k.upper(): str(v) for k, v in env.items()}
     e["KMSPROBE_TIMEOUT"] = str(timeout)
+    os.makedirs(LOGS, exist_ok=True)
+    e["KMSPROBE_SAVE_FAIL"] = os.path.join(LOGS, "%s-%s-fail.ppm"
+                                           % (PROG, name))
     rc, out = run("%s-probe" % name, [PROBE, "--run-subtest", subtest],
                   timeout=timeout + 30, env=e)
     # Its own harness lines stay in its log: the subtest is ours.
     mine = "\n".join(line for line in out.splitlines()
                      if not re.match(r"^(Starting subtest|Subtest |\$ )",
                                      line))
+    if quiet:
+        return mine if rc == 0 else None
     if rc == 77:
         raise Skip("kmsprobe: " + tail(mine, 3))
     if rc != 0:
@@ -240,7 +245,12 @@ class FlipTrace:
             r"drm_vblank_event_delivered: .*crtc=0, seq=(\d+)", text)]
         return False
 
-    def check(self, hz, max_hold=60):
+    def count(self):
+        """Flip events so far."""
+        return len(re.findall(r"drm_vblank_event_delivered: .*crtc=0,",
+                              open(TRACING + "/trace").read()))
+
+    def check(self, hz, max_hold=300):
         """Every flip a vblank or more after the one before, none stalled."""
         q = self.seqs
         if len(q) < 2:

@@ -28,7 +28,8 @@
  *             size:WxH               the mode is W x H
  *             planes:N               at least N planes lit
  *           (several, separated by ';'). KMSPROBE_SAVE=FILE.ppm keeps the
- *           reference frame.
+ *           reference frame, KMSPROBE_SAVE_FAIL=FILE.ppm the last one
+ *           composed when the frame never was as expected.
  *   flips   While a client flips: KMSPROBE_FRAMES (default 120) CRC
  *           entries, each of which must be the CRC of a plane state seen
  *           during the run; counts the changes of picture and the
@@ -85,15 +86,15 @@ static int env_int(const char *name, int def)
 	return v && *v ? atoi(v) : def;
 }
 
-/* A plane property, or @def when the plane does not have it. */
-static int64_t plane_prop(uint32_t plane, const char *name, int64_t def)
+/*
+ * A property of @props (one snapshot of a plane's: read one by one, they
+ * could be of two states), or @def when the plane does not have it.
+ */
+static int64_t plane_prop(drmModeObjectPropertiesPtr props, const char *name,
+			  int64_t def)
 {
-	drmModeObjectPropertiesPtr props;
 	int64_t v = def;
 
-	props = drmModeObjectGetProperties(dev.fd, plane,
-					   DRM_MODE_OBJECT_PLANE);
-	igt_assert(props);
 	for (uint32_t i = 0; i < props->count_props; i++) {
 		drmModePropertyPtr p = drmModeGetProperty(dev.fd,
 							  props->props[i]);
@@ -102,7 +103,6 @@ static int64_t plane_prop(uint32_t plane, const char *name, int64_t def)
 			v = (int64_t)props->prop_values[i];
 		drmModeFreeProperty(p);
 	}
-	drmModeFreeObjectProperties(props);
 	return v;
 }
 
@@ -127,6 +127,7 @@ static bool read_shown(struct shown *s)
 
 	for (int i = 0; i < KMS_MAX_PLANES; i++) {
 		struct shown_plane *sp = &s->p[s->n];
+		drmModeObjectPropertiesPtr props;
 		drmModePlanePtr p;
 		int64_t sw, sh;
 
@@ -139,27 +140,36 @@ static bool read_shown(struct shown *s)
 			continue;
 		}
 		sp->plane_id = p->plane_id;
-		sp->fb_id = p->fb_id;
 		drmModeFreePlane(p);
-		sp->crtc_x = (int)plane_prop(sp->plane_id, "CRTC_X", 0);
-		sp->crtc_y = (int)plane_prop(sp->plane_id, "CRTC_Y", 0);
-		sp->w = (int)plane_prop(sp->plane_id, "CRTC_W", 0);
-		sp->h = (int)plane_prop(sp->plane_id, "CRTC_H", 0);
-		sp->src_x = (int)(plane_prop(sp->plane_id, "SRC_X", 0) >> 16);
-		sp->src_y = (int)(plane_prop(sp->plane_id, "SRC_Y", 0) >> 16);
-		sw = plane_prop(sp->plane_id, "SRC_W", 0);
-		sh = plane_prop(sp->plane_id, "SRC_H", 0);
+		props = drmModeObjectGetProperties(dev.fd, sp->plane_id,
+						   DRM_MODE_OBJECT_PLANE);
+		igt_assert(props);
+		sp->fb_id = (uint32_t)plane_prop(props, "FB_ID", 0);
+		if (!sp->fb_id ||
+		    plane_prop(props, "CRTC_ID", 0) != out->crtc_id) {
+			drmModeFreeObjectProperties(props);
+			continue;
+		}
+		sp->crtc_x = (int)plane_prop(props, "CRTC_X", 0);
+		sp->crtc_y = (int)plane_prop(props, "CRTC_Y", 0);
+		sp->w = (int)plane_prop(props, "CRTC_W", 0);
+		sp->h = (int)plane_prop(props, "CRTC_H", 0);
+		sp->src_x = (int)(plane_prop(props, "SRC_X", 0) >> 16);
+		sp->src_y = (int)(plane_prop(props, "SRC_Y", 0) >> 16);
+		sw = plane_prop(props, "SRC_W", 0);
+		sh = plane_prop(props, "SRC_H", 0);
 		igt_require_f(sw == (int64_t)sp->w << 16 &&
 			      sh == (int64_t)sp->h << 16,
 			      "plane %u is scaled (%.2fx%.2f to %dx%d): the "
 			      "reference composer does not scale\n",
 			      sp->plane_id, sw / 65536.0, sh / 65536.0, sp->w,
 			      sp->h);
-		sp->alpha = (uint16_t)plane_prop(sp->plane_id, "alpha", 0xffff);
-		sp->blend = (int)plane_prop(sp->plane_id, "pixel blend mode",
+		sp->alpha = (uint16_t)plane_prop(props, "alpha", 0xffff);
+		sp->blend = (int)plane_prop(props, "pixel blend mode",
 					    KMS_BLEND_PREMULTI);
 		/* Without zpos, vkms blends in plane order, cursor last. */
-		sp->zpos = (int)plane_prop(sp->plane_id, "zpos", i);
+		sp->zpos = (int)plane_prop(props, "zpos", i);
+		drmModeFreeObjectProperties(props);
 		s->n++;
 	}
 	return true;
@@ -412,6 +422,7 @@ static void probe_frame(void)
 	double deadline = igt_now() + env_int("KMSPROBE_TIMEOUT", 30);
 	struct kms_crc crc = { -1, -1 };
 	char why[256] = "no CRTC of vkms is lit";
+	struct kms_px *last = NULL;
 	struct shown s, again;
 	int tries = 0;
 
@@ -420,15 +431,20 @@ static void probe_frame(void)
 		uint32_t ref, seq, frame, value = 0;
 		bool seen = false;
 
+		if (igt_now() >= deadline && last &&
+		    getenv("KMSPROBE_SAVE_FAIL"))
+			save_ppm(getenv("KMSPROBE_SAVE_FAIL"), last, s.w, s.h);
 		igt_assert_f(igt_now() < deadline,
 			     "after %d tries in %d s: %s\n", tries,
 			     env_int("KMSPROBE_TIMEOUT", 30), why);
-		tries++;
-		if (!read_shown(&s)) {
-			/* The client has not lit it yet. */
-			usleep(50 * 1000);
-			continue;
-		}
+		/*
+		 * A try costs a composition: paced, so as not to take the
+		 * CPU from the client (llvmpipe under TCG) while it draws.
+		 */
+		if (tries++)
+			usleep(300 * 1000);
+		if (!read_shown(&s))
+			continue;	/* the client has not lit it yet */
 		if (crc.data_fd < 0) {
 			kms_crc_start(&dev, out->index, &crc);
 			igt_cleanup_push(crc_cleanup, &crc);
@@ -468,9 +484,11 @@ static void probe_frame(void)
 			continue;
 		}
 		if (!as_expected(acc, &s, why, sizeof(why))) {
-			free(acc);
+			free(last);
+			last = acc;
 			continue;
 		}
+		free(last);
 		describe(&s);
 		igt_info("kmsprobe: frame %u: CRC %08x is the planes' "
 			 "(try %d)\n", frame, value, tries);
