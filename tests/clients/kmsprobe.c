@@ -31,7 +31,7 @@
  *           reference frame, KMSPROBE_SAVE_FAIL=FILE.ppm the last one
  *           composed when the frame never was as expected.
  *   flips   While a client flips: KMSPROBE_FRAMES (default 120) CRC
- *           entries, each of which must be the CRC of a plane state seen
+ *           entries (or those of KMSPROBE_SECONDS, default 20), each of which must be the CRC of a plane state seen
  *           during the run; counts the changes of picture and the
  *           longest hold between two in vblanks (with KMSPROBE_MAX_HOLD=N
  *           it fails above N). When the flips complete is for the flip
@@ -173,6 +173,26 @@ static bool read_shown(struct shown *s)
 		s->n++;
 	}
 	return true;
+}
+
+/*
+ * A gamma LUT on the CRTC (Xorg sets one) is applied by a vkms that has
+ * colour management (upstream 6.12's) and not by the reference composer:
+ * the CRC could not be predicted.
+ */
+static void require_no_gamma(void)
+{
+	drmModeObjectPropertiesPtr props;
+	int64_t lut;
+
+	props = drmModeObjectGetProperties(dev.fd, out->crtc_id,
+					   DRM_MODE_OBJECT_CRTC);
+	igt_assert(props);
+	lut = plane_prop(props, "GAMMA_LUT", 0);
+	drmModeFreeObjectProperties(props);
+	igt_require_f(!lut, "the CRTC has a gamma LUT (blob %lld), which "
+		      "vkms applies and the reference composer does not\n",
+		      (long long)lut);
 }
 
 static bool same_shown(const struct shown *a, const struct shown *b)
@@ -445,6 +465,7 @@ static void probe_frame(void)
 			usleep(300 * 1000);
 		if (!read_shown(&s))
 			continue;	/* the client has not lit it yet */
+		require_no_gamma();
 		if (crc.data_fd < 0) {
 			kms_crc_start(&dev, out->index, &crc);
 			igt_cleanup_push(crc_cleanup, &crc);
@@ -509,6 +530,7 @@ static void probe_flips(void)
 {
 	int frames = env_int("KMSPROBE_FRAMES", 120);
 	int max_hold = env_int("KMSPROBE_MAX_HOLD", 0);
+	double end = igt_now() + env_int("KMSPROBE_SECONDS", 20);
 	struct state_crc *st = calloc(MAX_STATES, sizeof(*st));
 	uint32_t *vals = calloc(frames, sizeof(*vals));
 	uint32_t first = 0, last = 0, frame, value;
@@ -519,11 +541,17 @@ static void probe_flips(void)
 
 	igt_assert(st && vals);
 	igt_require_f(read_shown(&s), "no CRTC of vkms is lit\n");
+	require_no_gamma();
 	kms_crc_start(&dev, out->index, &crc);
 	igt_cleanup_push(crc_cleanup, &crc);
 	for (int i = 0; i < frames; i++) {
 		bool known = false;
 
+		/* A slow composer reports few CRCs: what came in the time. */
+		if (i > 1 && igt_now() > end) {
+			frames = i;
+			break;
+		}
 		igt_assert_f(crc_next(&crc, 2000, &frame, &value),
 			     "no frame for 2 s after %d: the display stalled\n",
 			     i);
