@@ -211,7 +211,12 @@ def probe(name, subtest, timeout=40, client=None, quiet=False, **env):
     if rc == 77:
         raise Skip("kmsprobe: " + tail(mine, 3))
     if rc != 0:
-        fail("kmsprobe %s: exit %d:\n%s" % (subtest, rc, tail(mine, 12)))
+        # The assertion's own message first: the report's one line.
+        lines = mine.splitlines()
+        why = next((lines[i + 1] for i, line in enumerate(lines)
+                    if line.startswith("assertion failed") and
+                    i + 1 < len(lines)), "exit %d" % rc)
+        fail("kmsprobe %s: %s\n%s" % (subtest, why, tail(mine, 12)))
     return mine
 
 
