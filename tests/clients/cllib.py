@@ -212,7 +212,11 @@ def probe(name, subtest, timeout=40, client=None, quiet=False, **env):
     if quiet:
         return mine if rc == 0 else None
     if rc == 77:
-        raise Skip("kmsprobe: " + tail(mine, 3))
+        lines = mine.splitlines()
+        why = next((lines[i + 1] for i, line in enumerate(lines)
+                    if line.startswith("requirement not met") and
+                    i + 1 < len(lines)), tail(mine, 1))
+        raise Skip("kmsprobe: " + why)
     if rc != 0:
         # The assertion's own message first: the report's one line.
         lines = mine.splitlines()
@@ -394,7 +398,7 @@ def subtest(name, fn):
     try:
         fn()
     except Skip as e:
-        print(str(e))
+        print("skip reason: " + " / ".join(str(e).splitlines()))
         result = "SKIP"
     except Exception as e:     # noqa: BLE001 - any error fails the subtest
         line = inspect.trace()[-1].lineno if inspect.trace() else 0
