@@ -98,8 +98,12 @@ class Client:
                  % (self.name, timeout, os.path.relpath(self.log, TOP)))
         return self.rc
 
-    def stop(self, sig=signal.SIGTERM, timeout=20):
-        """Ask it to end (closing its stdin, else @sig); kill if it hangs."""
+    def stop(self, sig=signal.SIGTERM, timeout=20, group=True):
+        """Ask it to end (closing its stdin, else @sig); kill if it hangs.
+
+        @group: @sig to its whole process group; else to it alone, which
+        ends its own children (weston: its shell dying first is an error).
+        """
         if self.alive():
             if self.p.stdin:
                 try:
@@ -109,7 +113,10 @@ class Client:
                     pass
             else:
                 try:
-                    os.killpg(self.p.pid, sig)
+                    if group:
+                        os.killpg(self.p.pid, sig)
+                    else:
+                        os.kill(self.p.pid, sig)
                 except ProcessLookupError:
                     pass
         try:
