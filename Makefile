@@ -77,6 +77,11 @@ IGT_BINS := $(patsubst $(SRC)/tests/igt/%.c,$(BUILD)/tests/igt/%,$(IGT_SRCS))
 TOOL_SRCS := $(wildcard $(SRC)/tools/*.c)
 TOOL_BINS := $(patsubst $(SRC)/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 HARNESS_BIN := $(BUILD)/tests/igt/harness_selftest
+# make check-clients: kmsprobe, which checks what vkms shows while a real
+# client (modetest, weston, Xorg) drives it (tests/clients/).
+CLIENT_SRCS := $(wildcard $(SRC)/tests/clients/*.c)
+CLIENT_BINS := $(patsubst $(SRC)/tests/clients/%.c,$(BUILD)/clients/%,\
+	$(CLIENT_SRCS))
 # The demo writes its writeback captures as PNG (libpng).
 PNG_CFLAGS := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIBS := $(shell pkg-config --libs libpng 2>/dev/null)
@@ -93,6 +98,7 @@ KMAKE = $(MAKE) $(if $(Q),--no-print-directory) -C $(KDIR) M=$(SRC) \
 	lint sparse checkpatch setup clean install help need-kdir kernel \
 	_check _check-harness _demo _bench _fuzz fuzz \
 	check-debug _check-debug debug-kernel debug-modules docs \
+	check-clients _check-clients \
 	dkms-install dkms-remove
 
 # The public targets first make sure the machine has what the project needs
@@ -115,6 +121,8 @@ help:
 	@echo "  make lint         checkpatch --strict and sparse"
 	@echo "  make check-harness  prove that failures are reported (fails)"
 	@echo "  make check-debug  the suite on a debug kernel (lockdep, KASAN...)"
+	@echo "  make check-clients  modetest, weston, Xorg... on our vkms and"
+	@echo "                    upstream's, checked by CRC"
 	@echo "  make setup        install the Debian packages (root)"
 	@echo "  make docs         HTML documentation into out/docs (Sphinx)"
 	@echo "  make install      the drivers and vgem_drm.h (DESTDIR=...)"
@@ -142,6 +150,11 @@ test-modules: need-kdir
 user: $(IGT_BINS) $(TOOL_BINS)
 
 $(BUILD)/tools/%: $(SRC)/tools/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(call show,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
+
+$(BUILD)/clients/%: $(SRC)/tests/clients/%.c $(IGT_LIB_SRCS) $(IGT_LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(call show,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(IGT_LIB_SRCS) $(USER_LDLIBS)
@@ -252,6 +265,22 @@ _check-debug: debug-modules user
 		--filter "'kunit.*,fuzz_ioctl'" --no-lint \
 		--out $(OUT)/check-kunit || rc=1; \
 	exit $$rc
+
+# --- make check-clients -----------------------------------------------------
+# Real clients on vkms (tests/clients/, Documentation/clients.rst):
+# modetest, vbltest, proptest, weston (pixman and GL) and Xorg, each frame
+# checked through vkms's CRC by build/clients/kmsprobe; once on our
+# modules, once with the upstream vkms of scripts/baseline/vkms in place of
+# ours. Their packages come with scripts/setup --clients, for this target
+# only. Results and report.md in out/check-clients (CHECK_OUT=DIR: there).
+check-clients:
+	@$(SRC)/scripts/setup --if-needed --kver '$(KVER)' --clients
+	@$(MAKE) --no-print-directory kernel
+	@$(MAKE) --no-print-directory _check-clients
+
+_check-clients: build $(CLIENT_BINS)
+	$(SRC)/scripts/check-clients --kver $(KVER) \
+		$(if $(CHECK_OUT),--out $(CHECK_OUT))
 
 lint: checkpatch sparse
 

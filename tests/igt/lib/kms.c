@@ -784,6 +784,9 @@ void kms_ref_compose16(struct kms_px *acc, int w, int h,
 			}
 		}
 	}
+	/* the output is opaque, as vkms's 16-bit rows are */
+	for (size_t i = 0; i < (size_t)w * h; i++)
+		acc[i].a = 0xffff;
 }
 
 void kms_ref_output(uint32_t *out, const struct kms_px *acc, size_t n)

@@ -157,12 +157,15 @@ struct kms_layer {
 /* The values of the "pixel blend mode" property (DRM_MODE_BLEND_*). */
 enum { KMS_BLEND_PREMULTI, KMS_BLEND_COVERAGE, KMS_BLEND_NONE };
 
+/*
+ * Compose into @acc (w * h pixels of 16 bits a channel, alpha 0xffff),
+ * layers in any order: the blended frame before it is narrowed to 8 bits.
+ */
+void kms_ref_compose16(struct kms_px *acc, int w, int h,
+		       const struct kms_layer *layers, int n);
 /* Compose into @out (w * h XRGB8888, X = 0xff), layers in any order. */
 void kms_ref_compose(uint32_t *out, int w, int h,
 		     const struct kms_layer *layers, int n);
-/* The same, the blended frame kept at 16 bits per channel in @acc. */
-void kms_ref_compose16(struct kms_px *acc, int w, int h,
-		       const struct kms_layer *layers, int n);
 /* The output's 8 bits per channel of @n blended pixels. */
 void kms_ref_output(uint32_t *out, const struct kms_px *acc, size_t n);
 /* The CRC vkms computes of a composed frame. */
