@@ -2208,6 +2208,31 @@ static int kms_restore_pass(const struct topo *t, bool all)
 	}
 	ret = kms_req_commit(req, DRM_MODE_ATOMIC_ALLOW_MODESET);
 	kms_req_free(req);
+	if (ret) {
+		/* which value the driver refuses, to say why */
+		for (int i = 0; i < t->nprops; i++) {
+			const struct kprop *kp = &t->props[i];
+			bool off = kp->kind == K_FB || kp->kind == K_CRTC ||
+				   kp->kind == K_MODE || kp->kind == K_ACTIVE;
+			int r;
+
+			if (kp->immutable || kp->kind == K_INFENCE ||
+			    kp->kind == K_OUTPTR || !strcmp(kp->name, "DPMS") ||
+			    (!all && !off))
+				continue;
+			req = kms_req_new(&dev);
+			kms_req_set_raw(req, kp->obj, kp->prop,
+					off ? 0 : kp->init);
+			r = kms_req_commit(req, DRM_MODE_ATOMIC_ALLOW_MODESET |
+					   DRM_MODE_ATOMIC_TEST_ONLY);
+			kms_req_free(req);
+			if (r)
+				igt_info("restore: %s = %llu on object %u alone: %s\n",
+					 kp->name, (unsigned long long)
+					 (off ? 0 : kp->init), kp->obj,
+					 strerror(-r));
+		}
+	}
 	kms_close(&dev);
 	return ret;
 }
