@@ -13,98 +13,10 @@
 
 #include "igt.h"
 #include "kms.h"
+#include "kms_pctx.h"
 
 #define W 256
 #define H 192
-
-struct ctx {
-	struct kms_dev *dev;
-	const struct kms_output *o;
-	drmModeModeInfo mode;
-	struct kms_fb bg;
-	uint32_t planes[3];		/* overlay 0, overlay 1, cursor */
-};
-
-static void ctx_cleanup(void *arg)
-{
-	struct ctx *c = arg;
-
-	kms_planes_reset(c->dev, c->o);
-	kms_disable(c->dev, c->o);
-	kms_fb_destroy(&c->bg);
-}
-
-static void setup(struct ctx *c, struct kms_dev *dev)
-{
-	memset(c, 0, sizeof(*c));
-	c->dev = dev;
-	c->o = &dev->out[0];
-	c->mode = kms_mode(W, H);
-	c->planes[0] = c->o->overlay[0];
-	c->planes[1] = c->o->overlay[1];
-	c->planes[2] = c->o->cursor;
-	kms_fb_create(dev->fd, W, H, DRM_FORMAT_XRGB8888, &c->bg);
-	kms_fb_pattern(&c->bg, 11, false);
-	kms_modeset(dev, c->o, &c->mode, &c->bg);
-	igt_cleanup_push(ctx_cleanup, c);
-	kms_planes_reset(dev, c->o);
-}
-
-static void teardown(struct ctx *c)
-{
-	igt_cleanup_pop(c, true);
-}
-
-static void check(struct ctx *c, const struct kms_layer *l, int n,
-		  const char *what)
-{
-	uint32_t want = kms_ref_crc(l, n, W, H);
-	uint32_t got = kms_crc_next(c->dev, c->o->index);
-
-	igt_assert_f(got == want, "%s: CRC %08x, want %08x\n", what, got,
-		     want);
-}
-
-/* Commit @plane showing @l with all its properties. */
-static int __commit_layer(struct ctx *c, uint32_t plane,
-			  const struct kms_layer *l, uint32_t flags)
-{
-	struct kms_req *req = kms_req_new(c->dev);
-	bool turned = l->rotation & (KMS_ROTATE_90 | KMS_ROTATE_270);
-	int ret;
-
-	kms_req_plane(req, plane, c->o->crtc_id, l->fb->id, l->src_x,
-		      l->src_y, l->crtc_x, l->crtc_y, l->w, l->h);
-	if (turned) {
-		kms_req_set(req, plane, "SRC_W", (uint64_t)l->h << 16);
-		kms_req_set(req, plane, "SRC_H", (uint64_t)l->w << 16);
-	}
-	kms_req_set(req, plane, "alpha", l->alpha);
-	kms_req_set(req, plane, "pixel blend mode", l->blend);
-	kms_req_set(req, plane, "zpos", l->zpos);
-	kms_req_set(req, plane, "rotation",
-		    l->rotation ? l->rotation : KMS_ROTATE_0);
-	kms_req_set(req, plane, "COLOR_ENCODING", l->encoding);
-	kms_req_set(req, plane, "COLOR_RANGE", !l->limited);
-	ret = kms_req_commit(req, flags);
-	kms_req_free(req);
-	return ret;
-}
-
-static void commit_layer(struct ctx *c, uint32_t plane,
-			 const struct kms_layer *l)
-{
-	igt_assert_eq(__commit_layer(c, plane, l, 0), 0);
-}
-
-static void plane_off(struct ctx *c, uint32_t plane)
-{
-	struct kms_req *req = kms_req_new(c->dev);
-
-	kms_req_plane_off(req, plane);
-	igt_assert_eq(kms_req_commit(req, 0), 0);
-	kms_req_free(req);
-}
 
 /* Every plane lists every format, in the same order. */
 static void test_lists(struct kms_dev *dev)
@@ -130,9 +42,9 @@ static void test_lists(struct kms_dev *dev)
 /* Each non-YUV format full screen on the primary, then on each plane. */
 static void test_rgb(struct kms_dev *dev)
 {
-	struct ctx c;
+	struct kms_pctx c;
 
-	setup(&c, dev);
+	kms_pctx_setup(&c, dev, W, H);
 	for (int i = 0; i < kms_num_formats(); i++) {
 		uint32_t format = kms_format(i);
 		struct kms_fb fb;
@@ -148,11 +60,11 @@ static void test_rgb(struct kms_dev *dev)
 		kms_fb_create(dev->fd, W, H, format, &fb);
 		kms_fb_pattern(&fb, 20 + i, true);
 		l[1].fb = &fb;
-		commit_layer(&c, c.o->primary, &l[1]);
+		kms_pctx_commit_layer(&c, c.o->primary, &l[1]);
 		snprintf(what, sizeof(what), "primary %s",
 			 kms_format_name(format));
-		check(&c, &l[1], 1, what);
-		commit_layer(&c, c.o->primary, &l[0]);
+		kms_pctx_check(&c, &l[1], 1, what);
+		kms_pctx_commit_layer(&c, c.o->primary, &l[0]);
 
 		/* partly off screen, from inside the buffer */
 		for (int p = 0; p < 3; p++) {
@@ -162,15 +74,15 @@ static void test_rgb(struct kms_dev *dev)
 				.w = 120, .h = 150, .alpha = 0xffff,
 				.blend = KMS_BLEND_COVERAGE, .zpos = 1 + p,
 			};
-			commit_layer(&c, c.planes[p], &l[1]);
+			kms_pctx_commit_layer(&c, c.planes[p], &l[1]);
 			snprintf(what, sizeof(what), "plane %d %s", p,
 				 kms_format_name(format));
-			check(&c, l, 2, what);
-			plane_off(&c, c.planes[p]);
+			kms_pctx_check(&c, l, 2, what);
+			kms_pctx_plane_off(&c, c.planes[p]);
 		}
 		kms_fb_destroy(&fb);
 	}
-	teardown(&c);
+	kms_pctx_teardown(&c);
 }
 
 static const char *const enc_names[] = { "BT.601", "BT.709", "BT.2020" };
@@ -181,10 +93,10 @@ static const char *const enc_names[] = { "BT.601", "BT.709", "BT.2020" };
  */
 static void test_yuv(struct kms_dev *dev)
 {
-	struct ctx c;
+	struct kms_pctx c;
 	int k = 0;
 
-	setup(&c, dev);
+	kms_pctx_setup(&c, dev, W, H);
 	for (int i = 0; i < kms_num_formats(); i++) {
 		uint32_t format = kms_format(i);
 		struct kms_fb fb;
@@ -204,14 +116,14 @@ static void test_yuv(struct kms_dev *dev)
 					.alpha = 0xffff, .encoding = e,
 					.limited = !r,
 				};
-				commit_layer(&c, c.o->primary, &l[1]);
+				kms_pctx_commit_layer(&c, c.o->primary, &l[1]);
 				snprintf(what, sizeof(what), "primary %s %s %s",
 					 kms_format_name(format), enc_names[e],
 					 r ? "full" : "limited");
-				check(&c, &l[1], 1, what);
+				kms_pctx_check(&c, &l[1], 1, what);
 			}
 		}
-		commit_layer(&c, c.o->primary, &l[0]);
+		kms_pctx_commit_layer(&c, c.o->primary, &l[0]);
 		for (int p = 0; p < 3; p++, k++) {
 			l[1] = (struct kms_layer){
 				.fb = &fb, .src_x = 6, .src_y = 4,
@@ -220,15 +132,15 @@ static void test_yuv(struct kms_dev *dev)
 				.zpos = 1 + p, .encoding = k % 3,
 				.limited = k & 1,
 			};
-			commit_layer(&c, c.planes[p], &l[1]);
+			kms_pctx_commit_layer(&c, c.planes[p], &l[1]);
 			snprintf(what, sizeof(what), "plane %d %s", p,
 				 kms_format_name(format));
-			check(&c, l, 2, what);
-			plane_off(&c, c.planes[p]);
+			kms_pctx_check(&c, l, 2, what);
+			kms_pctx_plane_off(&c, c.planes[p]);
 		}
 		kms_fb_destroy(&fb);
 	}
-	teardown(&c);
+	kms_pctx_teardown(&c);
 }
 
 /* Framebuffers of odd sizes: the last chroma sample covers one pixel. */
@@ -239,9 +151,9 @@ static void test_odd_sizes(struct kms_dev *dev)
 		DRM_FORMAT_P010, DRM_FORMAT_R1, DRM_FORMAT_R2, DRM_FORMAT_R4,
 		DRM_FORMAT_RGB888,
 	};
-	struct ctx c;
+	struct kms_pctx c;
 
-	setup(&c, dev);
+	kms_pctx_setup(&c, dev, W, H);
 	for (unsigned int i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
 		struct kms_fb fb;
 		struct kms_layer l[2] = {
@@ -254,21 +166,21 @@ static void test_odd_sizes(struct kms_dev *dev)
 		kms_fb_create(dev->fd, 101, 77, fmts[i], &fb);
 		kms_fb_pattern(&fb, 60 + i, false);
 		l[1].fb = &fb;
-		commit_layer(&c, c.planes[0], &l[1]);
+		kms_pctx_commit_layer(&c, c.planes[0], &l[1]);
 		snprintf(what, sizeof(what), "101x77 %s",
 			 kms_format_name(fmts[i]));
-		check(&c, l, 2, what);
+		kms_pctx_check(&c, l, 2, what);
 		/* from an odd column of a greyscale format */
 		if (!kms_format_is_yuv(fmts[i])) {
 			l[1].src_x = 3;
 			l[1].w = 97;
-			commit_layer(&c, c.planes[0], &l[1]);
-			check(&c, l, 2, what);
+			kms_pctx_commit_layer(&c, c.planes[0], &l[1]);
+			kms_pctx_check(&c, l, 2, what);
 		}
-		plane_off(&c, c.planes[0]);
+		kms_pctx_plane_off(&c, c.planes[0]);
 		kms_fb_destroy(&fb);
 	}
-	teardown(&c);
+	kms_pctx_teardown(&c);
 }
 
 /* ADDFB2 of @format on @fb's buffer with these pitches and offsets. */
@@ -301,10 +213,10 @@ static void test_invalid(struct kms_dev *dev)
 	struct kms_fb nv12, p010, i420;
 	struct kms_layer l;
 	uint32_t id, pitches[4], offsets[4];
-	struct ctx c;
+	struct kms_pctx c;
 	int ret;
 
-	setup(&c, dev);
+	kms_pctx_setup(&c, dev, W, H);
 	kms_fb_create(dev->fd, 128, 96, DRM_FORMAT_NV12, &nv12);
 	kms_fb_create(dev->fd, 128, 96, DRM_FORMAT_P010, &p010);
 	kms_fb_create(dev->fd, 128, 96, DRM_FORMAT_YUV420, &i420);
@@ -326,7 +238,7 @@ static void test_invalid(struct kms_dev *dev)
 		view.id = id;
 		l = (struct kms_layer){ .fb = &view, .w = 64, .h = 48,
 					.alpha = 0xffff, .zpos = 1 };
-		ret = __commit_layer(&c, c.planes[0], &l,
+		ret = __kms_pctx_commit_layer(&c, c.planes[0], &l,
 				     DRM_MODE_ATOMIC_TEST_ONLY);
 		drmModeRmFB(dev->fd, id);
 	}
@@ -344,15 +256,15 @@ static void test_invalid(struct kms_dev *dev)
 	/* chroma subsampled 2x2: the source must start on even pixels */
 	l = (struct kms_layer){ .fb = &nv12, .w = 64, .h = 48,
 				.alpha = 0xffff, .zpos = 1 };
-	igt_assert_eq(__commit_layer(&c, c.planes[0], &l,
+	igt_assert_eq(__kms_pctx_commit_layer(&c, c.planes[0], &l,
 				     DRM_MODE_ATOMIC_TEST_ONLY), 0);
 	l.src_x = 1;
-	igt_assert_eq(__commit_layer(&c, c.planes[0], &l,
+	igt_assert_eq(__kms_pctx_commit_layer(&c, c.planes[0], &l,
 				     DRM_MODE_ATOMIC_TEST_ONLY), -EINVAL);
 	l.src_x = 2;
 	l.src_y = 3;
 	l.fb = &i420;
-	igt_assert_eq(__commit_layer(&c, c.planes[0], &l,
+	igt_assert_eq(__kms_pctx_commit_layer(&c, c.planes[0], &l,
 				     DRM_MODE_ATOMIC_TEST_ONLY), -EINVAL);
 
 	/* P010: 16-bit samples need even pitches and offsets */
@@ -370,7 +282,7 @@ static void test_invalid(struct kms_dev *dev)
 		view.id = id;
 		l = (struct kms_layer){ .fb = &view, .w = 64, .h = 48,
 					.alpha = 0xffff, .zpos = 1 };
-		igt_assert_eq(__commit_layer(&c, c.planes[0], &l,
+		igt_assert_eq(__kms_pctx_commit_layer(&c, c.planes[0], &l,
 					     DRM_MODE_ATOMIC_TEST_ONLY),
 			      -EINVAL);
 		drmModeRmFB(dev->fd, id);
@@ -380,7 +292,7 @@ static void test_invalid(struct kms_dev *dev)
 		igt_assert_eq(add_fb(&p010, DRM_FORMAT_P010, 128, 80, pitches,
 				     offsets, NULL, &id), 0);
 		view.id = id;
-		igt_assert_eq(__commit_layer(&c, c.planes[0], &l,
+		igt_assert_eq(__kms_pctx_commit_layer(&c, c.planes[0], &l,
 					     DRM_MODE_ATOMIC_TEST_ONLY),
 			      -EINVAL);
 		drmModeRmFB(dev->fd, id);
@@ -404,7 +316,7 @@ static void test_invalid(struct kms_dev *dev)
 	kms_fb_destroy(&i420);
 	kms_fb_destroy(&p010);
 	kms_fb_destroy(&nv12);
-	teardown(&c);
+	kms_pctx_teardown(&c);
 }
 
 igt_main

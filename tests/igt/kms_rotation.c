@@ -13,98 +13,10 @@
 
 #include "igt.h"
 #include "kms.h"
+#include "kms_pctx.h"
 
 #define W 256
 #define H 192
-
-struct ctx {
-	struct kms_dev *dev;
-	const struct kms_output *o;
-	drmModeModeInfo mode;
-	struct kms_fb bg;
-	uint32_t planes[3];		/* overlay 0, overlay 1, cursor */
-};
-
-static void ctx_cleanup(void *arg)
-{
-	struct ctx *c = arg;
-
-	kms_planes_reset(c->dev, c->o);
-	kms_disable(c->dev, c->o);
-	kms_fb_destroy(&c->bg);
-}
-
-static void setup(struct ctx *c, struct kms_dev *dev)
-{
-	memset(c, 0, sizeof(*c));
-	c->dev = dev;
-	c->o = &dev->out[0];
-	c->mode = kms_mode(W, H);
-	c->planes[0] = c->o->overlay[0];
-	c->planes[1] = c->o->overlay[1];
-	c->planes[2] = c->o->cursor;
-	kms_fb_create(dev->fd, W, H, DRM_FORMAT_XRGB8888, &c->bg);
-	kms_fb_pattern(&c->bg, 11, false);
-	kms_modeset(dev, c->o, &c->mode, &c->bg);
-	igt_cleanup_push(ctx_cleanup, c);
-	kms_planes_reset(dev, c->o);
-}
-
-static void teardown(struct ctx *c)
-{
-	igt_cleanup_pop(c, true);
-}
-
-static void check(struct ctx *c, const struct kms_layer *l, int n,
-		  const char *what)
-{
-	uint32_t want = kms_ref_crc(l, n, W, H);
-	uint32_t got = kms_crc_next(c->dev, c->o->index);
-
-	igt_assert_f(got == want, "%s: CRC %08x, want %08x\n", what, got,
-		     want);
-}
-
-/* Commit @plane showing @l with all its properties. */
-static int __commit_layer(struct ctx *c, uint32_t plane,
-			  const struct kms_layer *l, uint32_t flags)
-{
-	struct kms_req *req = kms_req_new(c->dev);
-	bool turned = l->rotation & (KMS_ROTATE_90 | KMS_ROTATE_270);
-	int ret;
-
-	kms_req_plane(req, plane, c->o->crtc_id, l->fb->id, l->src_x,
-		      l->src_y, l->crtc_x, l->crtc_y, l->w, l->h);
-	if (turned) {
-		kms_req_set(req, plane, "SRC_W", (uint64_t)l->h << 16);
-		kms_req_set(req, plane, "SRC_H", (uint64_t)l->w << 16);
-	}
-	kms_req_set(req, plane, "alpha", l->alpha);
-	kms_req_set(req, plane, "pixel blend mode", l->blend);
-	kms_req_set(req, plane, "zpos", l->zpos);
-	kms_req_set(req, plane, "rotation",
-		    l->rotation ? l->rotation : KMS_ROTATE_0);
-	kms_req_set(req, plane, "COLOR_ENCODING", l->encoding);
-	kms_req_set(req, plane, "COLOR_RANGE", !l->limited);
-	ret = kms_req_commit(req, flags);
-	kms_req_free(req);
-	return ret;
-}
-
-static void commit_layer(struct ctx *c, uint32_t plane,
-			 const struct kms_layer *l)
-{
-	igt_assert_eq(__commit_layer(c, plane, l, 0), 0);
-}
-
-static void plane_off(struct ctx *c, uint32_t plane)
-{
-	struct kms_req *req = kms_req_new(c->dev);
-
-	kms_req_plane_off(req, plane);
-	igt_assert_eq(kms_req_commit(req, 0), 0);
-	kms_req_free(req);
-}
 
 static const uint32_t rotations[] = {
 	KMS_ROTATE_0, KMS_ROTATE_90, KMS_ROTATE_180, KMS_ROTATE_270,
@@ -134,9 +46,9 @@ static bool turned(uint32_t r)
 static void test_primary(struct kms_dev *dev)
 {
 	struct kms_fb wide, tall;
-	struct ctx c;
+	struct kms_pctx c;
 
-	setup(&c, dev);
+	kms_pctx_setup(&c, dev, W, H);
 	kms_fb_create(dev->fd, W, H, DRM_FORMAT_XRGB8888, &wide);
 	kms_fb_pattern(&wide, 80, false);
 	kms_fb_create(dev->fd, H, W, DRM_FORMAT_XRGB8888, &tall);
@@ -149,12 +61,12 @@ static void test_primary(struct kms_dev *dev)
 		};
 		char what[48];
 
-		commit_layer(&c, c.o->primary, &l);
-		check(&c, &l, 1, rot_name(r, what, sizeof(what)));
+		kms_pctx_commit_layer(&c, c.o->primary, &l);
+		kms_pctx_check(&c, &l, 1, rot_name(r, what, sizeof(what)));
 	}
 	kms_fb_destroy(&tall);
 	kms_fb_destroy(&wide);
-	teardown(&c);
+	kms_pctx_teardown(&c);
 }
 
 /*
@@ -170,9 +82,9 @@ static void test_formats(struct kms_dev *dev)
 		DRM_FORMAT_R8, DRM_FORMAT_NV12, DRM_FORMAT_YUV420,
 		DRM_FORMAT_NV61, DRM_FORMAT_P010,
 	};
-	struct ctx c;
+	struct kms_pctx c;
 
-	setup(&c, dev);
+	kms_pctx_setup(&c, dev, W, H);
 	for (unsigned int i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
 		struct kms_fb fb;
 
@@ -192,16 +104,16 @@ static void test_formats(struct kms_dev *dev)
 			};
 			char what[80], rn[48];
 
-			commit_layer(&c, c.planes[0], &l[1]);
+			kms_pctx_commit_layer(&c, c.planes[0], &l[1]);
 			snprintf(what, sizeof(what), "%s %s",
 				 kms_format_name(fmts[i]),
 				 rot_name(rotations[k], rn, sizeof(rn)));
-			check(&c, l, 2, what);
+			kms_pctx_check(&c, l, 2, what);
 		}
-		plane_off(&c, c.planes[0]);
+		kms_pctx_plane_off(&c, c.planes[0]);
 		kms_fb_destroy(&fb);
 	}
-	teardown(&c);
+	kms_pctx_teardown(&c);
 }
 
 /*
@@ -212,9 +124,9 @@ static void test_formats(struct kms_dev *dev)
 static void test_stacked(struct kms_dev *dev)
 {
 	struct kms_fb prim, tall, nv12, argb, cur;
-	struct ctx c;
+	struct kms_pctx c;
 
-	setup(&c, dev);
+	kms_pctx_setup(&c, dev, W, H);
 	kms_fb_create(dev->fd, W, H, DRM_FORMAT_XRGB8888, &prim);
 	kms_fb_pattern(&prim, 100, false);
 	kms_fb_create(dev->fd, H, W, DRM_FORMAT_XRGB8888, &tall);
@@ -250,28 +162,28 @@ static void test_stacked(struct kms_dev *dev)
 			l[0].fb = &tall;
 		l[2].w = turned(l[2].rotation) ? 90 : 100;
 		l[2].h = turned(l[2].rotation) ? 100 : 90;
-		commit_layer(&c, c.o->primary, &l[0]);
-		commit_layer(&c, c.planes[0], &l[1]);
-		commit_layer(&c, c.planes[1], &l[2]);
-		commit_layer(&c, c.planes[2], &l[3]);
+		kms_pctx_commit_layer(&c, c.o->primary, &l[0]);
+		kms_pctx_commit_layer(&c, c.planes[0], &l[1]);
+		kms_pctx_commit_layer(&c, c.planes[1], &l[2]);
+		kms_pctx_commit_layer(&c, c.planes[2], &l[3]);
 		snprintf(what, sizeof(what), "stack, overlay %s",
 			 rot_name(r, rn, sizeof(rn)));
-		check(&c, l, 4, what);
+		kms_pctx_check(&c, l, 4, what);
 	}
-	plane_off(&c, c.planes[2]);
-	plane_off(&c, c.planes[1]);
-	plane_off(&c, c.planes[0]);
-	commit_layer(&c, c.o->primary, &(struct kms_layer){
+	kms_pctx_plane_off(&c, c.planes[2]);
+	kms_pctx_plane_off(&c, c.planes[1]);
+	kms_pctx_plane_off(&c, c.planes[0]);
+	kms_pctx_commit_layer(&c, c.o->primary, &(struct kms_layer){
 		.fb = &c.bg, .w = W, .h = H, .alpha = 0xffff });
 	kms_fb_destroy(&cur);
 	kms_fb_destroy(&argb);
 	kms_fb_destroy(&nv12);
 	kms_fb_destroy(&tall);
 	kms_fb_destroy(&prim);
-	teardown(&c);
+	kms_pctx_teardown(&c);
 }
 
-static int test_rotation_value(struct ctx *c, const struct kms_layer *l,
+static int test_rotation_value(struct kms_pctx *c, const struct kms_layer *l,
 			       uint64_t value)
 {
 	struct kms_req *req = kms_req_new(c->dev);
@@ -290,9 +202,9 @@ static void test_invalid(struct kms_dev *dev)
 {
 	struct kms_fb fb, nv12;
 	struct kms_layer l;
-	struct ctx c;
+	struct kms_pctx c;
 
-	setup(&c, dev);
+	kms_pctx_setup(&c, dev, W, H);
 	kms_fb_create(dev->fd, 100, 60, DRM_FORMAT_XRGB8888, &fb);
 	kms_fb_create(dev->fd, 100, 60, DRM_FORMAT_NV12, &nv12);
 	l = (struct kms_layer){ .fb = &fb, .w = 100, .h = 60,
@@ -315,21 +227,21 @@ static void test_invalid(struct kms_dev *dev)
 	igt_assert(test_rotation_value(&c, &l, KMS_ROTATE_270) < 0);
 	l.w = 60;
 	l.h = 100;
-	igt_assert_eq(__commit_layer(&c, c.planes[0], &(struct kms_layer){
+	igt_assert_eq(__kms_pctx_commit_layer(&c, c.planes[0], &(struct kms_layer){
 		.fb = &fb, .w = 60, .h = 100, .alpha = 0xffff, .zpos = 1,
 		.rotation = KMS_ROTATE_90 }, DRM_MODE_ATOMIC_TEST_ONLY), 0);
 	/* YUV 4:2:0 turned: the source still starts on a chroma sample */
-	igt_assert_eq(__commit_layer(&c, c.planes[0], &(struct kms_layer){
+	igt_assert_eq(__kms_pctx_commit_layer(&c, c.planes[0], &(struct kms_layer){
 		.fb = &nv12, .src_y = 1, .w = 40, .h = 60, .alpha = 0xffff,
 		.zpos = 1, .rotation = KMS_ROTATE_90 },
 		DRM_MODE_ATOMIC_TEST_ONLY), -EINVAL);
-	igt_assert_eq(__commit_layer(&c, c.planes[0], &(struct kms_layer){
+	igt_assert_eq(__kms_pctx_commit_layer(&c, c.planes[0], &(struct kms_layer){
 		.fb = &nv12, .src_y = 2, .w = 40, .h = 60, .alpha = 0xffff,
 		.zpos = 1, .rotation = KMS_ROTATE_90 },
 		DRM_MODE_ATOMIC_TEST_ONLY), 0);
 	kms_fb_destroy(&nv12);
 	kms_fb_destroy(&fb);
-	teardown(&c);
+	kms_pctx_teardown(&c);
 }
 
 igt_main
