@@ -229,14 +229,23 @@ static void test_wait_vblank(struct kms_dev *dev)
 	uint32_t s0, s1;
 
 	setup(&c, dev, 0);
-	/* relative waits advance one vblank each, at the frame rate */
+	/*
+	 * relative waits advance at least one vblank each (the reply has
+	 * the count at wake-up: a test delayed by a busy host may see more),
+	 * and the timestamps are the counts' frames apart, exactly
+	 */
 	s0 = kms_wait_vblank(dev->fd, 0, 1, &t0);
+	s1 = s0;
 	for (int i = 1; i <= 5; i++) {
+		uint32_t prev = s1;
+
 		s1 = kms_wait_vblank(dev->fd, 0, 1, &t1);
-		igt_assert_eq(s1, s0 + i);
+		igt_assert_lte(1, s1 - prev);
 	}
-	igt_assert_f(llabs((long long)(t1 - t0) - 5 * (long long)c.frame_ns)
-		     <= 2000, "5 vblanks in %lld ns\n", (long long)(t1 - t0));
+	igt_assert_f(llabs((long long)(t1 - t0) -
+			   (long long)(s1 - s0) * (long long)c.frame_ns) <= 2000,
+		     "%u vblanks in %lld ns\n", s1 - s0,
+		     (long long)(t1 - t0));
 
 	/* absolute */
 	memset(&vbl, 0, sizeof(vbl));

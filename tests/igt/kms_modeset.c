@@ -214,14 +214,20 @@ static void test_mode_classes(struct kms_dev *dev)
 			     m->name, got, row_crc);
 		kms_crc_stop(&crc);
 
-		/* vblanks tick at the mode's frame duration, exactly */
+		/*
+		 * vblanks tick at the mode's frame duration, exactly: the
+		 * reply has the count at wake-up, which a delayed test may
+		 * see past the target, and each count's timestamp is that
+		 * many frames on
+		 */
 		frame_ns = kms_mode_frame_ns(m);
 		s0 = kms_wait_vblank(dev->fd, o->index, 1, &t0);
 		s1 = kms_wait_vblank(dev->fd, o->index, 3, &t1);
-		igt_assert_eq(s1 - s0, 3);
-		igt_assert_f(llabs((long long)(t1 - t0) - 3 * (long long)frame_ns)
-			     <= 2000, "3 vblanks in %llu ns, frame %llu ns\n",
-			     (unsigned long long)(t1 - t0),
+		igt_assert_lte(3, s1 - s0);
+		igt_assert_f(llabs((long long)(t1 - t0) -
+				   (long long)(s1 - s0) * (long long)frame_ns)
+			     <= 2000, "%u vblanks in %llu ns, frame %llu ns\n",
+			     s1 - s0, (unsigned long long)(t1 - t0),
 			     (unsigned long long)frame_ns);
 		kms_disable(dev, o);
 		kms_fb_destroy(&fb);
