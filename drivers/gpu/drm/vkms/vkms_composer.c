@@ -709,13 +709,52 @@ static bool vkms_is_rgb32(const struct vkms_layer *l)
 	       l->format == DRM_FORMAT_ABGR8888;
 }
 
+/* Red and blue of a 32-bit pixel swapped: XBGR8888 read as XRGB8888. */
+static inline u32 vkms_swap_rb(u32 v)
+{
+	return (v & 0xff00ff00) | ((v & 0xff) << 16) | ((v >> 16) & 0xff);
+}
+
+/*
+ * Source pixel @v (XRGB8888 layout) over output pixel @d with blend
+ * @mode, plane alpha @pa and its complement @ia: the arithmetic of
+ * vkms_read_span(), vkms_blend_span() and vkms_write_line() on one pixel,
+ * without the 16-bit lines in memory. The u16 results wrap as the 16-bit
+ * lines do.
+ */
+static __always_inline u32 vkms_blend_px(int mode, u32 pa, u32 ia, u32 v,
+					 u32 d)
+{
+	u32 sr = ((v >> 16) & 0xff) * 257, sg = ((v >> 8) & 0xff) * 257;
+	u32 sb = (v & 0xff) * 257, e, ie;
+	u32 dr = ((d >> 16) & 0xff) * 257, dg = ((d >> 8) & 0xff) * 257;
+	u32 db = (d & 0xff) * 257;
+	u16 r, g, b;
+
+	if (mode == DRM_MODE_BLEND_PIXEL_NONE) {
+		r = vkms_mul(sr, pa) + vkms_mul(dr, ia);
+		g = vkms_mul(sg, pa) + vkms_mul(dg, ia);
+		b = vkms_mul(sb, pa) + vkms_mul(db, ia);
+	} else if (mode == DRM_MODE_BLEND_COVERAGE) {
+		e = vkms_mul((v >> 24) * 257, pa);
+		ie = 0xffff - e;
+		r = vkms_mul(sr, e) + vkms_mul(dr, ie);
+		g = vkms_mul(sg, e) + vkms_mul(dg, ie);
+		b = vkms_mul(sb, e) + vkms_mul(db, ie);
+	} else {
+		ie = 0xffff - vkms_mul((v >> 24) * 257, pa);
+		r = min_t(u32, 0xffff, vkms_mul(sr, pa) + vkms_mul(dr, ie));
+		g = min_t(u32, 0xffff, vkms_mul(sg, pa) + vkms_mul(dg, ie));
+		b = min_t(u32, 0xffff, vkms_mul(sb, pa) + vkms_mul(db, ie));
+	}
+	return 0xff000000 | ((u32)(r >> 8) << 16) | ((u32)(g >> 8) << 8) |
+	       (b >> 8);
+}
+
 /*
  * Blend @n pixels of @l, an 8-bit RGB layer of 4 bytes per pixel, read
  * from @src on (&vkms_layer.step apart), straight over the output pixels
- * @row, when nothing else is
- * blended there: the arithmetic of vkms_read_span(), vkms_blend_span() and
- * vkms_write_line() over a line widened from @row, without the 16-bit
- * lines in memory. The u16 results wrap as the 16-bit lines do.
+ * @row, when nothing else is blended there.
  */
 static void vkms_blend_rgb32(const struct vkms_layer *l, u32 *row,
 			     const u8 *src, unsigned int n)
@@ -724,42 +763,25 @@ static void vkms_blend_rgb32(const struct vkms_layer *l, u32 *row,
 		   l->format == DRM_FORMAT_ABGR8888;
 	int mode = l->has_alpha ? l->blend : DRM_MODE_BLEND_PIXEL_NONE;
 	u32 pa = l->alpha, ia = 0xffff - pa;
+	/*
+	 * Under a plane alpha of 0xffff, a pixel of alpha 0xff shows as it
+	 * is in both alpha modes: vkms_blend_px()'s factors are then 0xffff
+	 * for it and 0 for what is under it, and vkms_mul(x, 0xffff) == x
+	 * for every 16-bit x. Opaque pixels of an ARGB buffer skip the sums
+	 * and the read of what is under them.
+	 */
+	bool solid = pa == 0xffff && mode != DRM_MODE_BLEND_PIXEL_NONE;
 	unsigned int i;
 
 	for (i = 0; i < n; i++, src += l->step) {
-		u32 v = vkms_ld32(src), d = row[i];
-		u32 sr = ((v >> 16) & 0xff) * 257, sg = ((v >> 8) & 0xff) * 257;
-		u32 sb = (v & 0xff) * 257, e, ie, t;
-		u32 dr = ((d >> 16) & 0xff) * 257, dg = ((d >> 8) & 0xff) * 257;
-		u32 db = (d & 0xff) * 257;
-		u16 r, g, b;
+		u32 v = vkms_ld32(src);
 
-		if (bgr) {
-			t = sr;
-			sr = sb;
-			sb = t;
-		}
-		if (mode == DRM_MODE_BLEND_PIXEL_NONE) {
-			r = vkms_mul(sr, pa) + vkms_mul(dr, ia);
-			g = vkms_mul(sg, pa) + vkms_mul(dg, ia);
-			b = vkms_mul(sb, pa) + vkms_mul(db, ia);
-		} else if (mode == DRM_MODE_BLEND_COVERAGE) {
-			e = vkms_mul((v >> 24) * 257, pa);
-			ie = 0xffff - e;
-			r = vkms_mul(sr, e) + vkms_mul(dr, ie);
-			g = vkms_mul(sg, e) + vkms_mul(dg, ie);
-			b = vkms_mul(sb, e) + vkms_mul(db, ie);
-		} else {
-			ie = 0xffff - vkms_mul((v >> 24) * 257, pa);
-			r = min_t(u32, 0xffff, vkms_mul(sr, pa) +
-				  vkms_mul(dr, ie));
-			g = min_t(u32, 0xffff, vkms_mul(sg, pa) +
-				  vkms_mul(dg, ie));
-			b = min_t(u32, 0xffff, vkms_mul(sb, pa) +
-				  vkms_mul(db, ie));
-		}
-		row[i] = 0xff000000 | ((u32)(r >> 8) << 16) |
-			 ((u32)(g >> 8) << 8) | (b >> 8);
+		if (bgr)
+			v = vkms_swap_rb(v);
+		if (solid && (v >> 24) == 0xff)
+			row[i] = v;
+		else
+			row[i] = vkms_blend_px(mode, pa, ia, v, row[i]);
 	}
 }
 
@@ -865,6 +887,43 @@ static void vkms_composer_take_bufs(struct vkms_output *out)
 	c->acc = b->acc;
 	c->line = b->line;
 	c->line_px = b->line_px;
+}
+
+/*
+ * Line @y of @l, an opaque 16-bit-per-channel RGB layer spanning the
+ * line with nothing over it, straight into the output @row: the top byte
+ * of each channel, as vkms_read_span() and vkms_write_line() would give
+ * through the 16-bit line. Returns false for other formats.
+ */
+static bool vkms_narrow_line(const struct vkms_layer *l, int y, u32 *row,
+			     unsigned int n)
+{
+	const u8 *src = vkms_layer_at(l, y, 0);
+	int rs, bs, step = l->step;
+	unsigned int i;
+
+	switch (l->format) {
+	case DRM_FORMAT_XRGB16161616:
+	case DRM_FORMAT_ARGB16161616:
+		rs = 32;
+		bs = 0;
+		break;
+	case DRM_FORMAT_XBGR16161616:
+	case DRM_FORMAT_ABGR16161616:
+		rs = 0;
+		bs = 32;
+		break;
+	default:
+		return false;
+	}
+	for (i = 0; i < n; i++, src += step) {
+		u64 v = get_unaligned_le64(src);
+
+		row[i] = 0xff000000 | (((u32)(v >> (rs + 8)) & 0xff) << 16) |
+			 ((u32)(v >> 16) & 0xff00) |
+			 ((u32)(v >> (bs + 8)) & 0xff);
+	}
+	return true;
 }
 
 /* Widen @n output pixels back to 16 bits: exact for 8-bit sources. */
@@ -1085,6 +1144,9 @@ static void vkms_compose_line(struct vkms_composer *c,
 			vkms_compose_above(c, f, base + 1, y, row);
 		return;
 	}
+	if (base >= 0 && x1 >= x2 && !f->colour &&
+	    vkms_narrow_line(&f->layers[base], y, row, w))
+		return;
 	if (base < 0 && !f->colour) {
 		/*
 		 * Nothing hides the black background: the layers go over it
