@@ -51,7 +51,7 @@ MODULE_PARM_DESC(hang_ms,
 unsigned int vgem_write_lead_us = 500;
 module_param_named(write_lead_us, vgem_write_lead_us, uint, 0644);
 MODULE_PARM_DESC(write_lead_us,
-		 "Pixels are written this long before completion (default 500)");
+		 "Pixels are written at least this long before completion, more if recent draws took longer (default 500)");
 
 int vgem_edf = 1;
 module_param_named(edf, vgem_edf, bint, 0644);

@@ -118,6 +118,14 @@ struct vgem_engine {
 	 * is added when shown).
 	 */
 	u64 completed, hung, boosts, boosted_ns;
+
+	/*
+	 * What writing a pixel took the worker lately, in picoseconds: an
+	 * average over the last draws, read and written by @work alone (it
+	 * draws one job at a time). The worker starts a job's draw that long
+	 * per pixel before its completion is due (vgem_job_draw_lead()).
+	 */
+	u32 draw_ps_per_px;
 };
 
 struct vgem_device {
