@@ -181,8 +181,9 @@ static bool trace_start(int what)
 		"sched/sched_wakeup", "workqueue/workqueue_execute_start",
 		"workqueue/workqueue_execute_end",
 	};
-	size_t n = what == TRACE_ALL ? sizeof(events) / sizeof(events[0]) : 1;
-	char path[256];
+	size_t total = sizeof(events) / sizeof(events[0]);
+	size_t n = what == TRACE_ALL ? total : 1;
+	char path[256], now[4];
 
 	if (what == TRACE_NONE || access(TRACING "/trace", W_OK))
 		return false;
@@ -190,11 +191,28 @@ static bool trace_start(int what)
 	write_file(TRACING "/trace_clock", "mono");
 	write_file(TRACING "/buffer_size_kb", "16384");
 	write_file(TRACING "/trace", "");
-	write_file(TRACING "/set_event", "");
-	for (size_t i = 0; i < n; i++) {
+	/*
+	 * An event is switched only if it must change: switching one
+	 * patches the kernel's text at its call sites (int3, then the
+	 * bytes), and a guest under QEMU TCG once died of an int3 Oops in
+	 * process_one_work() while this switched the workqueue events off
+	 * and on again between paths, its workers busy. The events stay
+	 * on after a run; tracing_on stops the recording.
+	 */
+	for (size_t i = 0; i < total; i++) {
+		const char *want = i < n ? "1" : "0";
+		int fd;
+		ssize_t got = -1;
+
 		snprintf(path, sizeof(path), TRACING "/events/%s/enable",
 			 events[i]);
-		write_file(path, "1");
+		fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			got = read(fd, now, 1);
+			close(fd);
+		}
+		if (got != 1 || now[0] != want[0])
+			write_file(path, want);
 	}
 	write_file(TRACING "/tracing_on", "1");
 	return true;
