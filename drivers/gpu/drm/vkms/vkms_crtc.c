@@ -142,6 +142,7 @@ static bool vkms_latch_locked(struct vkms_output *out, struct vkms_flip *flip,
 		flip->frame = NULL;
 		vkms_frame_put_deferred(out, old);
 		out->stats.flips_latched++;
+		out->stats.latched_armed_ns = ktime_to_ns(flip->armed);
 		/* Was there a vblank between the arming and this one? */
 		if (ktime_compare(ktime_sub(tick, out->period), flip->armed) >= 0)
 			out->stats.missed_latches++;
@@ -450,6 +451,7 @@ static int vkms_stats_show(struct seq_file *m, void *data)
 	seq_printf(m, "compose_ns_max: %llu\n", s.compose_ns_max);
 	seq_printf(m, "crc_entries: %llu\n", s.crc_entries);
 	seq_printf(m, "writebacks: %llu\n", s.wb_done);
+	seq_printf(m, "latched_armed_ns: %lld\n", s.latched_armed_ns);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vkms_stats);

@@ -320,6 +320,9 @@ struct vkms_compose_req {
  * @compose_ns_max: longest composition
  * @crc_entries: CRC entries produced
  * @wb_done: writeback captures completed
+ * @latched_armed_ns: when the last flip latched was armed (CLOCK_MONOTONIC,
+ *	ns): tests bound a flip's latch by its arming, which a guest stalled
+ *	by its host may make later than its fence's signal
  */
 struct vkms_stats {
 	u64 vblanks;
@@ -339,6 +342,7 @@ struct vkms_stats {
 	u64 compose_ns_max;
 	u64 crc_entries;
 	u64 wb_done;
+	s64 latched_armed_ns;
 };
 
 /**
