@@ -346,7 +346,7 @@ static void card_open(struct card *c, const char *dev)
 	memset(c, 0, sizeof(*c));
 	c->dev.fd = -1;
 	igt_cleanup_push(card_close, c);
-	kms_open_fd(&c->dev, open_card(dev));
+	kms_open_from_fd(&c->dev, open_card(dev));
 }
 
 static uint64_t plane_type(int fd, uint32_t id)

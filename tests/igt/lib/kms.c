@@ -32,10 +32,10 @@ static bool plane_type_is(int fd, uint32_t plane, uint64_t type)
 
 void kms_open(struct kms_dev *dev)
 {
-	kms_open_fd(dev, drm_open_driver("vkms"));
+	kms_open_from_fd(dev, drm_open_driver("vkms"));
 }
 
-void kms_open_fd(struct kms_dev *dev, int fd)
+void kms_open_from_fd(struct kms_dev *dev, int fd)
 {
 	drmModeResPtr res;
 	drmModePlaneResPtr pres;
