@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -328,7 +329,7 @@ static int open_card(const char *dev)
 /* An open card and its framebuffers, let go of in a cleanup. */
 struct card {
 	struct kms_dev dev;
-	struct kms_fb fb[KMS_MAX_OUTPUTS][2];
+	struct kms_fb fb[KMS_MAX_OUTPUTS][3];	/* primary, overlay, capture */
 };
 
 static void card_close(void *arg)
@@ -336,7 +337,7 @@ static void card_close(void *arg)
 	struct card *c = arg;
 
 	for (int i = 0; i < KMS_MAX_OUTPUTS; i++)
-		for (int j = 0; j < 2; j++)
+		for (int j = 0; j < 3; j++)
 			kms_fb_destroy(&c->fb[i][j]);
 	kms_close(&c->dev);
 }
@@ -408,7 +409,50 @@ static void check_resources(struct kms_dev *dev)
 	igt_assert_eq(dev->out[1].noverlays, 0);
 }
 
-/* CRTC @k lit (with its overlay if it has one), checked by CRC. */
+/* A writeback capture of CRTC @k equals the reference composition. */
+static void capture(struct card *c, int k, const struct kms_layer *l, int n)
+{
+	struct kms_dev *dev = &c->dev;
+	const struct kms_output *o = &dev->out[k];
+	struct kms_fb *wb = &c->fb[k][2];
+	uint32_t *ref = malloc(160 * 120 * 4);
+	struct kms_req *req;
+	int fence = -1;
+
+	igt_assert(ref);
+	kms_fb_create(dev->fd, 160, 120, DRM_FORMAT_XRGB8888, wb);
+	req = kms_req_new(dev);
+	/* the writeback connector joins the CRTC: a modeset */
+	kms_req_set(req, o->wb_connector_id, "CRTC_ID", o->crtc_id);
+	kms_req_set(req, o->wb_connector_id, "WRITEBACK_FB_ID", wb->id);
+	kms_req_set(req, o->wb_connector_id, "WRITEBACK_OUT_FENCE_PTR",
+		    (uint64_t)(uintptr_t)&fence);
+	igt_assert_eq(kms_req_commit(req, DRM_MODE_ATOMIC_ALLOW_MODESET), 0);
+	kms_req_free(req);
+	igt_assert(fence >= 0);
+	igt_assert(kms_sync_file_wait(fence, 10000));
+	close(fence);
+	kms_ref_compose(ref, 160, 120, l, n);
+	for (int y = 0; y < 120; y++) {
+		for (int x = 0; x < 160; x++) {
+			struct kms_px px = kms_unpack(DRM_FORMAT_XRGB8888,
+						      ref[y * 160 + x]);
+			uint64_t want, got = kms_fb_get64(wb, x, y);
+
+			px.a = 0xffff;
+			want = kms_pack(DRM_FORMAT_XRGB8888, px);
+			igt_assert_f(got == want, "pixel %d,%d: %llx, want %llx\n",
+				     x, y, (unsigned long long)got,
+				     (unsigned long long)want);
+		}
+	}
+	free(ref);
+}
+
+/*
+ * CRTC @k lit (with its overlay if it has one), checked by CRC, and by a
+ * writeback capture if it has a writeback connector.
+ */
 static void light(struct card *c, int k)
 {
 	struct kms_dev *dev = &c->dev;
@@ -443,6 +487,8 @@ static void light(struct card *c, int k)
 	got = kms_crc_at(&crc, seq + 1, NULL);
 	kms_crc_stop(&crc);
 	igt_assert_eq(got, kms_ref_crc(l, n, 160, 120));
+	if (o->wb_connector_id)
+		capture(c, k, l, n);
 }
 
 static void test_enable(void)
