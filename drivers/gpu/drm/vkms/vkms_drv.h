@@ -722,8 +722,19 @@ int vkms_writeback_init(struct vkms_output *out);
 void vkms_writeback_attach(struct drm_atomic_state *state);
 void vkms_writeback_cancel(struct vkms_output *out, struct vkms_wb_job *job);
 
-/* vkms_configfs.c */
+/* vkms_configfs.c, with a kernel that has configfs */
+#if IS_ENABLED(CONFIG_CONFIGFS_FS)
 int vkms_configfs_register(void);
 void vkms_configfs_unregister(void);
+#else
+static inline int vkms_configfs_register(void)
+{
+	return 0;
+}
+
+static inline void vkms_configfs_unregister(void)
+{
+}
+#endif
 
 #endif /* _VKMS_DRV_H_ */
