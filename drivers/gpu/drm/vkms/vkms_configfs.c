@@ -60,7 +60,6 @@ static const char *const vkms_cfs_kind_dirs[VKMS_CFS_KINDS] = {
  * @lock: see below
  * @objs: the objects made in each of @kinds
  * @enabled: the device is built
- * @pinned: the directories are pinned (configfs_depend_item_unlocked())
  * @vkms: the device while @enabled
  */
 struct vkms_cfs_dev {
@@ -68,16 +67,15 @@ struct vkms_cfs_dev {
 	struct config_group kinds[VKMS_CFS_KINDS];
 	/*
 	 * @lock protects everything below, and the fields of each object
-	 * of @objs but @group, @links and @dev. Taken in process context by
-	 * the configfs callbacks, inside configfs's subsystem mutex when it
-	 * holds it (mkdir, rmdir); around the making and tearing down of the
-	 * DRM device, which takes none of the configfs locks but its dirent
-	 * spinlock (pinning).
+	 * of @objs but those set at mkdir (@group, @links, @dev, @kind).
+	 * Taken in process context by the configfs callbacks, inside
+	 * configfs's subsystem mutex when it holds it (mkdir, rmdir); held
+	 * across the making and tearing down of the DRM device; takes no
+	 * configfs lock inside it but the dirent spinlock (pinning).
 	 */
 	struct mutex lock;
 	struct list_head objs[VKMS_CFS_KINDS];
 	bool enabled;
-	bool pinned;
 	struct vkms_device *vkms;
 };
 
