@@ -32,12 +32,17 @@ static bool plane_type_is(int fd, uint32_t plane, uint64_t type)
 
 void kms_open(struct kms_dev *dev)
 {
+	kms_open_from_fd(dev, drm_open_driver("vkms"));
+}
+
+void kms_open_from_fd(struct kms_dev *dev, int fd)
+{
 	drmModeResPtr res;
 	drmModePlaneResPtr pres;
 	struct stat st;
 
 	memset(dev, 0, sizeof(*dev));
-	dev->fd = drm_open_driver("vkms");
+	dev->fd = fd;
 	igt_assert_eq(drmSetClientCap(dev->fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1), 0);
 	igt_assert_eq(drmSetClientCap(dev->fd, DRM_CLIENT_CAP_ATOMIC, 1), 0);
 	igt_assert_eq(drmSetClientCap(dev->fd, DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1), 0);

@@ -50,6 +50,8 @@ struct kms_dev {
 
 /* Open vkms with the atomic, universal planes and writeback caps. */
 void kms_open(struct kms_dev *dev);
+/* The same on an open vkms file (e.g. of a configfs device); takes @fd. */
+void kms_open_from_fd(struct kms_dev *dev, int fd);
 void kms_close(struct kms_dev *dev);
 
 /* The id of property @name of object @id (type DRM_MODE_OBJECT_*), or 0. */

@@ -34,6 +34,11 @@
  *    program is DRM master, and so the kernel console (fbcon) on it.
  *    0: no framebuffer device.
  *
+ * These make the default device, platform device "vkms". More devices
+ * are made at run time under /sys/kernel/config/vkms/ (vkms_configfs.c),
+ * each a platform device of the directory's name with a DRM device of
+ * its own.
+ *
  * debugfs, per CRTC (dri/N/crtc-I/):
  *  - crc/control, crc/data: the DRM CRC interface, source "auto": one
  *    entry per vblank, the CRC of the frame shown during that vblank.
@@ -90,7 +95,37 @@ module_param_named(gate, vkms_gate, bool, 0644);
 MODULE_PARM_DESC(gate,
 		 "Gate nonblocking flips on fence callbacks (default 1); 0: the DRM helpers' worker waits for the fences");
 
+/* The default device, made at load from the parameters above. */
 static struct vkms_device *vkms_dev;
+
+/*
+ * Files are counted so that a configfs device is not torn down under an
+ * open one (vkms_device_close()); once it is being torn down, an open
+ * that got through drm_open() is undone.
+ */
+static int vkms_file_open(struct inode *inode, struct file *filp)
+{
+	struct vkms_device *vkms;
+	struct drm_file *file;
+	bool closing;
+	int ret;
+
+	ret = drm_open(inode, filp);
+	if (ret)
+		return ret;
+	file = filp->private_data;
+	vkms = to_vkms(file->minor->dev);
+	spin_lock(&vkms->open_lock);
+	closing = vkms->closing;
+	if (!closing)
+		vkms->open_files++;
+	spin_unlock(&vkms->open_lock);
+	if (closing) {
+		drm_release(inode, filp);
+		return -ENODEV;
+	}
+	return 0;
+}
 
 /*
  * Closing a file removes its framebuffers, which disables the planes that
@@ -102,14 +137,21 @@ static struct vkms_device *vkms_dev;
 static int vkms_file_release(struct inode *inode, struct file *filp)
 {
 	struct drm_file *file = filp->private_data;
+	struct vkms_device *vkms = to_vkms(file->minor->dev);
+	int ret;
 
-	vkms_cancel_gated(to_vkms(file->minor->dev), file);
-	return drm_release(inode, filp);
+	vkms_cancel_gated(vkms, file);
+	ret = drm_release(inode, filp);
+	/* The device outlives this: it is not torn down while counted. */
+	spin_lock(&vkms->open_lock);
+	vkms->open_files--;
+	spin_unlock(&vkms->open_lock);
+	return ret;
 }
 
 static const struct file_operations vkms_fops = {
 	.owner		= THIS_MODULE,
-	.open		= drm_open,
+	.open		= vkms_file_open,
 	.release	= vkms_file_release,
 	.unlocked_ioctl	= drm_ioctl,
 	.compat_ioctl	= drm_compat_ioctl,
@@ -203,7 +245,8 @@ static int vkms_check_states(struct drm_device *drm)
 	return ret;
 }
 
-static int vkms_modeset_init(struct vkms_device *vkms)
+static int vkms_modeset_init(struct vkms_device *vkms,
+			     const struct vkms_config *cfg)
 {
 	struct drm_device *drm = &vkms->drm;
 	unsigned int i;
@@ -224,7 +267,7 @@ static int vkms_modeset_init(struct vkms_device *vkms)
 	drm->mode_config.normalize_zpos = true;
 
 	for (i = 0; i < vkms->num_outputs; i++) {
-		ret = vkms_output_init(vkms, i);
+		ret = vkms_output_init(vkms, i, &cfg->outputs[i]);
 		if (ret)
 			return ret;
 	}
@@ -232,15 +275,24 @@ static int vkms_modeset_init(struct vkms_device *vkms)
 	return vkms_check_states(drm);
 }
 
-static int vkms_create(void)
+/**
+ * vkms_device_create - make and register a device
+ * @cfg: what it has
+ *
+ * Registers a platform device named @cfg->name and a DRM device on it.
+ * On failure nothing of it is left.
+ *
+ * Return: the device, or an ERR_PTR.
+ */
+struct vkms_device *vkms_device_create(const struct vkms_config *cfg)
 {
 	struct platform_device *pdev;
 	struct vkms_device *vkms;
 	int ret;
 
-	pdev = platform_device_register_simple(DRIVER_NAME, -1, NULL, 0);
+	pdev = platform_device_register_simple(cfg->name, -1, NULL, 0);
 	if (IS_ERR(pdev))
-		return PTR_ERR(pdev);
+		return ERR_CAST(pdev);
 
 	if (!devres_open_group(&pdev->dev, NULL, GFP_KERNEL)) {
 		ret = -ENOMEM;
@@ -254,8 +306,8 @@ static int vkms_create(void)
 		goto err_devres;
 	}
 	vkms->pdev = pdev;
-	vkms->num_outputs = num_outputs;
-	vkms->num_overlays = num_overlays;
+	vkms->num_outputs = cfg->num_outputs;
+	spin_lock_init(&vkms->open_lock);
 	spin_lock_init(&vkms->gated_lock);
 	INIT_LIST_HEAD(&vkms->gated);
 	atomic_set(&vkms->wb_jobs, 0);
@@ -281,7 +333,7 @@ static int vkms_create(void)
 	if (ret)
 		goto err_devres;
 
-	ret = vkms_modeset_init(vkms);
+	ret = vkms_modeset_init(vkms, cfg);
 	if (ret)
 		goto err_devres;
 
@@ -296,25 +348,50 @@ static int vkms_create(void)
 	 * XRGB8888 (6.1 takes a bpp of 0 as preferred_depth, 24, a format
 	 * no plane of ours has).
 	 */
-	if (fbdev)
+	if (cfg->fbdev)
 		cf_fbdev_setup(&vkms->drm, 32);
 
-	vkms_dev = vkms;
-	return 0;
+	return vkms;
 
 err_devres:
 	devres_release_group(&pdev->dev, NULL);
 err_unregister:
 	platform_device_unregister(pdev);
+	return ERR_PTR(ret);
+}
+
+/**
+ * vkms_device_close - refuse new files, if no file is open
+ * @vkms: the device
+ *
+ * Before vkms_device_destroy() of a device whose files do not pin the
+ * module (a configfs device). From then on, opens fail.
+ *
+ * Return: 0, or -EBUSY while a file of the device is open.
+ */
+int vkms_device_close(struct vkms_device *vkms)
+{
+	int ret = 0;
+
+	spin_lock(&vkms->open_lock);
+	if (vkms->open_files)
+		ret = -EBUSY;
+	else
+		vkms->closing = true;
+	spin_unlock(&vkms->open_lock);
 	return ret;
 }
 
-static void vkms_destroy(struct vkms_device *vkms)
+/**
+ * vkms_device_destroy - unregister and free a device
+ * @vkms: the device, no file of it open
+ */
+void vkms_device_destroy(struct vkms_device *vkms)
 {
 	struct platform_device *pdev = vkms->pdev;
 
 	drm_dev_unregister(&vkms->drm);
-	/* No file is open (they pin the module); cancel what may remain. */
+	/* No file is open; cancel what may remain. */
 	vkms_cancel_gated(vkms, NULL);
 	drm_atomic_helper_shutdown(&vkms->drm);
 	/*
@@ -324,13 +401,20 @@ static void vkms_destroy(struct vkms_device *vkms)
 	vkms_states_wait(vkms);
 	/* Writeback jobs are cleaned up in a DRM worker that calls us. */
 	wait_var_event(&vkms->wb_jobs, !atomic_read(&vkms->wb_jobs));
-	vkms_dev = NULL;
 	devres_release_group(&pdev->dev, NULL);
 	platform_device_unregister(pdev);
 }
 
 static int __init vkms_init(void)
 {
+	struct vkms_config cfg = {
+		.name = DRIVER_NAME,
+		.num_outputs = num_outputs,
+		.fbdev = fbdev,
+	};
+	unsigned int i;
+	int ret;
+
 	if (num_outputs < 1 || num_outputs > VKMS_MAX_OUTPUTS) {
 		pr_err("vkms: num_outputs must be 1 to %d\n", VKMS_MAX_OUTPUTS);
 		return -EINVAL;
@@ -340,13 +424,33 @@ static int __init vkms_init(void)
 		       VKMS_MAX_OVERLAYS);
 		return -EINVAL;
 	}
-	return vkms_create();
+	for (i = 0; i < num_outputs; i++) {
+		cfg.outputs[i].num_overlays = num_overlays;
+		cfg.outputs[i].cursor = true;
+		cfg.outputs[i].writeback = true;
+		cfg.outputs[i].status = connector_status_connected;
+	}
+	vkms_dev = vkms_device_create(&cfg);
+	if (IS_ERR(vkms_dev))
+		return PTR_ERR(vkms_dev);
+
+	ret = vkms_configfs_register();
+	if (ret) {
+		vkms_device_destroy(vkms_dev);
+		return ret;
+	}
+	return 0;
 }
 
+/*
+ * Each configfs directory holds a reference to the module, so none is
+ * left here and no configfs device either; the subsystem goes first all
+ * the same, so that no new one can start.
+ */
 static void __exit vkms_exit(void)
 {
-	if (vkms_dev)
-		vkms_destroy(vkms_dev);
+	vkms_configfs_unregister();
+	vkms_device_destroy(vkms_dev);
 }
 
 module_init(vkms_init);

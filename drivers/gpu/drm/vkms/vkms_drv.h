@@ -65,6 +65,38 @@ struct vkms_commit;
 struct vkms_output;
 
 /**
+ * struct vkms_output_config - what one output of a device is built with
+ * @num_overlays: overlay planes, 0 to %VKMS_MAX_OVERLAYS
+ * @cursor: the output has a cursor plane
+ * @writeback: the output has a writeback connector
+ * @status: the connector's status at creation (connector_status_*)
+ */
+struct vkms_output_config {
+	unsigned int num_overlays;
+	bool cursor;
+	bool writeback;
+	enum drm_connector_status status;
+};
+
+/**
+ * struct vkms_config - what a device is built from
+ * @name: name of its platform device
+ * @num_outputs: outputs, 1 to %VKMS_MAX_OUTPUTS
+ * @fbdev: with fbdev emulation
+ * @outputs: each output, @num_outputs of them
+ *
+ * The default device's comes from the module parameters, a configfs
+ * device's from its directory (vkms_configfs.c). vkms_device_create()
+ * reads it and keeps nothing of it.
+ */
+struct vkms_config {
+	const char *name;
+	unsigned int num_outputs;
+	bool fbdev;
+	struct vkms_output_config outputs[VKMS_MAX_OUTPUTS];
+};
+
+/**
  * struct vkms_yuv - how the composer reads the chroma of a YUV layer
  * @cb: first byte of the Cb samples (plane offset applied)
  * @cr: first byte of the Cr samples
@@ -411,7 +443,10 @@ struct vkms_composer {
  * @wb: the writeback connector
  * @primary: primary plane
  * @cursor: cursor plane
- * @overlays: overlay planes, &vkms_device.num_overlays of them
+ * @overlays: overlay planes, @num_overlays of them
+ * @num_overlays: overlay planes of this output
+ * @conn_status: what the connector's detection reports; written with
+ *	WRITE_ONCE() by vkms_connector_set_status(), read with READ_ONCE()
  * @edid: the connector's EDID
  * @timer: the vblank timer, running while the CRTC is on
  * @period: the frame duration; only changed while @timer is stopped
@@ -455,6 +490,8 @@ struct vkms_output {
 	struct drm_plane *primary;
 	struct drm_plane *cursor;
 	struct drm_plane *overlays[VKMS_MAX_OVERLAYS];
+	unsigned int num_overlays;
+	enum drm_connector_status conn_status;
 	u8 edid[128];
 
 	struct hrtimer timer;
@@ -509,8 +546,10 @@ struct vkms_output {
  * @drm: the DRM device
  * @pdev: the platform device it hangs off
  * @num_outputs: number of outputs (CRTCs)
- * @num_overlays: overlay planes of each output
  * @outputs: the outputs
+ * @open_lock: see below
+ * @open_files: files of the DRM device open now
+ * @closing: the device is being torn down: opens fail
  * @commit_wq: unbound workqueue for the gated commits' cleanup and
  *	@states_work
  * @gated_lock: protects @gated
@@ -525,8 +564,15 @@ struct vkms_device {
 	struct drm_device drm;
 	struct platform_device *pdev;
 	unsigned int num_outputs;
-	unsigned int num_overlays;
 	struct vkms_output outputs[VKMS_MAX_OUTPUTS];
+	/*
+	 * @open_lock protects @open_files and @closing. Taken in process
+	 * context only (open, release, vkms_device_close()); nothing else is
+	 * taken under it.
+	 */
+	spinlock_t open_lock;
+	unsigned int open_files;
+	bool closing;
 	struct workqueue_struct *commit_wq;
 	/*
 	 * @gated_lock is taken with interrupts disabled, from process context
@@ -615,13 +661,22 @@ static inline struct vkms_crtc_state *to_vkms_crtc_state(struct drm_crtc_state *
 
 extern bool vkms_gate;
 
+/* vkms_drv.c */
+struct vkms_device *vkms_device_create(const struct vkms_config *cfg);
+int vkms_device_close(struct vkms_device *vkms);
+void vkms_device_destroy(struct vkms_device *vkms);
+
 /* vkms_output.c */
-int vkms_output_init(struct vkms_device *vkms, unsigned int index);
+int vkms_output_init(struct vkms_device *vkms, unsigned int index,
+		     const struct vkms_output_config *cfg);
+void vkms_connector_set_status(struct vkms_device *vkms, unsigned int index,
+			       enum drm_connector_status status);
 
 /* vkms_plane.c */
 struct drm_plane *vkms_plane_create(struct vkms_device *vkms,
 				    enum drm_plane_type type,
-				    unsigned int index, unsigned int zpos);
+				    unsigned int index, unsigned int zpos,
+				    unsigned int zpos_max);
 extern const u32 vkms_formats[];
 extern const unsigned int vkms_num_formats;
 
@@ -670,5 +725,20 @@ void vkms_layer_setup(struct vkms_layer *l, const struct drm_plane_state *ps,
 int vkms_writeback_init(struct vkms_output *out);
 void vkms_writeback_attach(struct drm_atomic_state *state);
 void vkms_writeback_cancel(struct vkms_output *out, struct vkms_wb_job *job);
+
+/* vkms_configfs.c, with a kernel that has configfs */
+#if IS_ENABLED(CONFIG_CONFIGFS_FS)
+int vkms_configfs_register(void);
+void vkms_configfs_unregister(void);
+#else
+static inline int vkms_configfs_register(void)
+{
+	return 0;
+}
+
+static inline void vkms_configfs_unregister(void)
+{
+}
+#endif
 
 #endif /* _VKMS_DRV_H_ */

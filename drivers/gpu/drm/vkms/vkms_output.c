@@ -168,11 +168,25 @@ static int vkms_conn_get_modes(struct drm_connector *connector)
 	return count;
 }
 
+/*
+ * The status set at creation or by configfs (connected for the default
+ * device); without a detect hook DRM would report connected always.
+ */
+static enum drm_connector_status
+vkms_conn_detect(struct drm_connector *connector, bool force)
+{
+	struct vkms_output *out = container_of(connector, struct vkms_output,
+					       connector);
+
+	return READ_ONCE(out->conn_status);
+}
+
 static const struct drm_connector_helper_funcs vkms_conn_helper_funcs = {
 	.get_modes = vkms_conn_get_modes,
 };
 
 static const struct drm_connector_funcs vkms_conn_funcs = {
+	.detect = vkms_conn_detect,
 	.fill_modes = drm_helper_probe_single_connector_modes,
 	.destroy = drm_connector_cleanup,
 	.reset = drm_atomic_helper_connector_reset,
@@ -185,40 +199,68 @@ static const struct drm_encoder_funcs vkms_encoder_funcs = {
 };
 
 /**
+ * vkms_connector_set_status - plug or unplug the connector of an output
+ * @vkms: the device, registered
+ * @index: index of the output
+ * @status: what the connector's detection reports from now on
+ *
+ * Sends a hotplug event for the connector; its clients probe it again
+ * (GETCONNECTOR) and see @status.
+ */
+void vkms_connector_set_status(struct vkms_device *vkms, unsigned int index,
+			       enum drm_connector_status status)
+{
+	struct vkms_output *out = &vkms->outputs[index];
+
+	WRITE_ONCE(out->conn_status, status);
+	drm_kms_helper_connector_hotplug_event(&out->connector);
+}
+
+/**
  * vkms_output_init - create one output
  * @vkms: the device
  * @index: index of the output
+ * @cfg: what the output has
  *
  * Creates the planes, the CRTC, the encoder, the connector and the
- * writeback connector of output @index. On failure, what was created is
- * released with the mode config (drm_mode_config_cleanup()).
+ * writeback connector (if @cfg has one) of output @index. On failure,
+ * what was created is released with the mode config
+ * (drm_mode_config_cleanup()).
  *
  * Return: 0 or a negative errno.
  */
-int vkms_output_init(struct vkms_device *vkms, unsigned int index)
+int vkms_output_init(struct vkms_device *vkms, unsigned int index,
+		     const struct vkms_output_config *cfg)
 {
 	struct vkms_output *out = &vkms->outputs[index];
 	struct drm_device *dev = &vkms->drm;
-	unsigned int i;
+	unsigned int i, zmax;
 	int ret;
 
 	out->vkms = vkms;
 	out->index = index;
+	out->num_overlays = cfg->num_overlays;
+	out->conn_status = cfg->status;
 	vkms_edid_build(out->edid, index);
 
-	out->primary = vkms_plane_create(vkms, DRM_PLANE_TYPE_PRIMARY, index, 0);
+	/* one z position per plane of the CRTC */
+	zmax = cfg->num_overlays + (cfg->cursor ? 1 : 0);
+	out->primary = vkms_plane_create(vkms, DRM_PLANE_TYPE_PRIMARY, index,
+					 0, zmax);
 	if (IS_ERR(out->primary))
 		return PTR_ERR(out->primary);
-	for (i = 0; i < vkms->num_overlays; i++) {
+	for (i = 0; i < cfg->num_overlays; i++) {
 		out->overlays[i] = vkms_plane_create(vkms, DRM_PLANE_TYPE_OVERLAY,
-						     index, i + 1);
+						     index, i + 1, zmax);
 		if (IS_ERR(out->overlays[i]))
 			return PTR_ERR(out->overlays[i]);
 	}
-	out->cursor = vkms_plane_create(vkms, DRM_PLANE_TYPE_CURSOR, index,
-					vkms->num_overlays + 1);
-	if (IS_ERR(out->cursor))
-		return PTR_ERR(out->cursor);
+	if (cfg->cursor) {
+		out->cursor = vkms_plane_create(vkms, DRM_PLANE_TYPE_CURSOR,
+						index, zmax, zmax);
+		if (IS_ERR(out->cursor))
+			return PTR_ERR(out->cursor);
+	}
 
 	ret = vkms_crtc_init(out);
 	if (ret)
@@ -241,5 +283,5 @@ int vkms_output_init(struct vkms_device *vkms, unsigned int index)
 	if (ret)
 		return ret;
 
-	return vkms_writeback_init(out);
+	return cfg->writeback ? vkms_writeback_init(out) : 0;
 }

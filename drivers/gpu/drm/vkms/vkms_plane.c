@@ -243,12 +243,14 @@ static const struct drm_plane_funcs vkms_plane_funcs = {
  * @type: primary, overlay or cursor
  * @index: index of the output (the plane can only be used on its CRTC)
  * @zpos: initial z position
+ * @zpos_max: the largest z position: the output's planes less one
  *
  * Return: the plane, or an ERR_PTR.
  */
 struct drm_plane *vkms_plane_create(struct vkms_device *vkms,
 				    enum drm_plane_type type,
-				    unsigned int index, unsigned int zpos)
+				    unsigned int index, unsigned int zpos,
+				    unsigned int zpos_max)
 {
 	struct drm_plane *plane;
 	int ret;
@@ -262,8 +264,7 @@ struct drm_plane *vkms_plane_create(struct vkms_device *vkms,
 	drm_plane_helper_add(plane, &vkms_plane_helper_funcs);
 
 	/* one z position per plane of the CRTC */
-	ret = drm_plane_create_zpos_property(plane, zpos, 0,
-					     vkms->num_overlays + 1);
+	ret = drm_plane_create_zpos_property(plane, zpos, 0, zpos_max);
 	if (ret)
 		return ERR_PTR(ret);
 	ret = drm_plane_create_alpha_property(plane);
