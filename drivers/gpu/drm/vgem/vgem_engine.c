@@ -637,10 +637,6 @@ static void vgem_job_complete_at_done(struct vgem_engine *engine,
 	vgem_job_arm_complete(engine, job);
 }
 
-/*
- * Runs one job: waits until just before its completion, draws, arms. In
- * the worker's signalling section.
- */
 /* The pixels a job writes. */
 static u64 vgem_job_pixels(const struct vgem_job *job)
 {
@@ -683,6 +679,10 @@ static void vgem_engine_learn_draw(struct vgem_engine *engine,
 	engine->draw_ps_per_px = old ? old - old / 4 + now / 4 : now;
 }
 
+/*
+ * Runs one job: waits until its draw is due (vgem_job_draw_lead() before
+ * its completion), draws, arms. In the worker's signalling section.
+ */
 static void vgem_job_run(struct vgem_engine *engine, struct vgem_job *job)
 {
 	u64 lead = vgem_job_draw_lead(engine, job);
