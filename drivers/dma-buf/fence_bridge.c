@@ -139,13 +139,16 @@ static void fence_export_release(struct dma_fence *dma)
 	 * period from ending while this function still runs, after the put
 	 * that may be the fence's last; the free it queues then runs before
 	 * our exit's rcu_barrier() returns. A pin per export (two atomics,
-	 * for a module that cannot be unloaded anyway) is not needed.
+	 * for a module that cannot be unloaded anyway) is not needed. The
+	 * section is RCU-sched (preemption off), which every grace period
+	 * waits for since the flavours were merged (4.20): inline, where
+	 * rcu_read_lock() is two calls on Debian's preemptible kernels.
 	 */
-	rcu_read_lock();
+	rcu_read_lock_sched();
 	fence_put(fence);
 	if (!embedded)
 		call_rcu(&e->base.rcu, fence_export_free_rcu);
-	rcu_read_unlock();
+	rcu_read_unlock_sched();
 }
 
 #if CF_HAS_DMA_FENCE_DEADLINE
