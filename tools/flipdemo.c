@@ -25,10 +25,11 @@
  *   load-fifo  vgem edf=0 and max_boost=1: jobs run in submission order
  *              at the nominal clock, so the deadline a gated flip sets on
  *              its fence changes nothing;
- *   load-edf   vgem edf=1, max_boost as loaded: the frame's job, which has
- *              a deadline (the vblank its flip could latch at), runs
- *              before the load's jobs, which have none, and at a boosted
- *              clock when at risk.
+ *   load-edf   vgem edf=1, max_boost and preempt as loaded: the frame's
+ *              job, which has a deadline (the vblank its flip could latch
+ *              at), runs before the load's jobs, which have none, at a
+ *              boosted clock when at risk, and preempts the load's job
+ *              running when even the boost would not make it in time.
  * Each sets those parameters in /sys/module/vgem/parameters/ and puts the
  * old values back when it ends.
  * For every frame it records the fence's signal time (its sync_file
@@ -322,11 +323,12 @@ static void vgem_param_set(const char *name, long value)
 struct boosts {
 	long long total_ns;		/* last line: all engines */
 	long long e0_boosts, e0_ns;	/* engine 0, the frames' engine */
+	long long e0_preempts;		/* engine 0's preemptions */
 };
 
 static struct boosts read_boosts(void)
 {
-	struct boosts b = { -1, -1, -1 };
+	struct boosts b = { -1, -1, -1, -1 };
 	static char buf[65536];
 	char path[64], *line;
 	size_t len = 0;
@@ -349,8 +351,8 @@ static struct boosts read_boosts(void)
 	if (line)
 		line = strstr(line, " boosts ");
 	if (line)
-		sscanf(line, " boosts %lld boosted_ns %lld", &b.e0_boosts,
-		       &b.e0_ns);
+		sscanf(line, " boosts %lld boosted_ns %lld preempts %lld",
+		       &b.e0_boosts, &b.e0_ns, &b.e0_preempts);
 	for (line = buf; line && *line; line = strchr(line, '\n')) {
 		if (*line == '\n')
 			line++;
@@ -378,7 +380,7 @@ struct load {
 	int stop;		/* __atomic */
 	int n, cap;
 	struct load_job *jobs;
-	long edf, max_boost, starve_ms;	/* as set for the path */
+	long edf, max_boost, starve_ms, preempt; /* as set for the path */
 	long saved_edf, saved_max_boost;
 	struct boosts before, after;
 };
@@ -453,6 +455,7 @@ static void load_start(const struct opts *o, const char *path,
 	l->edf = vgem_param("edf");
 	l->max_boost = vgem_param("max_boost");
 	l->starve_ms = vgem_param("starve_ms");
+	l->preempt = vgem_param("preempt");
 	igt_assert_eq(sem_init(&l->started, 0, 0), 0);
 	igt_assert_eq(pthread_create(&l->thread, NULL, load_client, l), 0);
 	while (sem_wait(&l->started) && errno == EINTR)
@@ -475,13 +478,15 @@ static void load_stop(const struct opts *o, const char *path,
 	snprintf(file, sizeof(file), "%s/%s.load", o->out, path);
 	f = fopen(file, "w");
 	igt_assert(f);
-	fprintf(f, "edf %ld\nmax_boost %ld\nstarve_ms %ld\nload_ms %d\n"
-		"load_depth %d\nboosted_ns %lld\nengine0_boosts %lld\n"
-		"engine0_boosted_ns %lld\n", l->edf, l->max_boost,
-		l->starve_ms, o->load_ms, o->load_depth,
+	fprintf(f, "edf %ld\nmax_boost %ld\nstarve_ms %ld\npreempt %ld\n"
+		"load_ms %d\nload_depth %d\nboosted_ns %lld\n"
+		"engine0_boosts %lld\nengine0_boosted_ns %lld\n"
+		"engine0_preempts %lld\n", l->edf, l->max_boost,
+		l->starve_ms, l->preempt, o->load_ms, o->load_depth,
 		delta(l->after.total_ns, l->before.total_ns),
 		delta(l->after.e0_boosts, l->before.e0_boosts),
-		delta(l->after.e0_ns, l->before.e0_ns));
+		delta(l->after.e0_ns, l->before.e0_ns),
+		delta(l->after.e0_preempts, l->before.e0_preempts));
 	fclose(f);
 	snprintf(file, sizeof(file), "%s/%s.load.csv", o->out, path);
 	f = fopen(file, "w");

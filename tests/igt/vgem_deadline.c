@@ -5,10 +5,11 @@
  * first, while each file's jobs keep their order; a job without a
  * deadline waits for those with one only so long (starve_ms); a job that
  * would miss its deadline at the nominal clock runs at max_boost times
- * that clock, as does the job running when a ready job waiting behind it
- * would miss its deadline, and debugfs "engines" counts the time spent
- * so. Deadlines
- * come from VGEM_SUBMIT's deadline_ns, or (Linux 6.4 and later) from
+ * that clock, and debugfs "engines" counts the time spent so. A ready job
+ * that would miss its deadline behind the job running preempts it (with
+ * preempt=1, the default), unless that job is drawn or of the same file;
+ * with preempt=0 the job running is boosted instead. Deadlines come from
+ * VGEM_SUBMIT's deadline_ns, or (Linux 6.4 and later) from
  * SYNC_IOC_SET_DEADLINE on the job's out-fence.
  *
  * The order jobs ran in is read from their fences' signal timestamps: an
@@ -57,7 +58,7 @@ static uint64_t now_ns(void)
 /* ---- module parameters, put back when the subtest ends ------------------ */
 
 static const char *const params[] = {
-	"edf", "starve_ms", "max_boost", "write_lead_us",
+	"edf", "starve_ms", "max_boost", "write_lead_us", "preempt",
 };
 #define N_PARAMS (sizeof(params) / sizeof(params[0]))
 static long param_saved[N_PARAMS];
@@ -479,7 +480,7 @@ static void test_no_boost_in_time(void)
 }
 
 /*
- * A waiter at risk boosts the job it waits behind. File A runs a job
+ * With preempt=0, a waiter at risk boosts the job it waits behind. File A runs a job
  * without a deadline; file B then queues a 1 ms job whose deadline has
  * passed (@deadline) or none. With the deadline, B's job would be late
  * whenever A's completes, so the engine boosts A's job, which debugfs
@@ -497,6 +498,7 @@ static void test_boost_waiter(bool deadline)
 	int fa, fb;
 
 	set_param("max_boost", 2);
+	set_param("preempt", 0);
 	client_open(&a);
 	client_open(&b);
 	before = engine0_boosts();
@@ -538,6 +540,164 @@ static void test_boost_waiter(bool deadline)
 	}
 	close(fa);
 	close(fb);
+	client_close(&a);
+	client_close(&b);
+}
+
+/* ---- preemption ------------------------------------------------------------- */
+
+/* Engine 0's preemptions. */
+static unsigned long long engine0_preempts(void)
+{
+	static char buf[65536];
+	unsigned long long n;
+	char *line;
+
+	igt_require_f(vgem_engines_read(buf, sizeof(buf)),
+		      "no vgem debugfs \"engines\" (debugfs not mounted?)\n");
+	line = strstr(buf, "engine0: ");
+	igt_assert(line);
+	line = strstr(line, " preempts ");
+	igt_assert(line);
+	igt_assert_eq(sscanf(line, " preempts %llu", &n), 1);
+	return n;
+}
+
+/* The line of the job whose fence has context @context, in @out. */
+static void job_line(unsigned long long context, char *out, size_t len)
+{
+	static char buf[65536];
+	char key[64], *line, *end;
+
+	out[0] = 0;
+	if (!vgem_engines_read(buf, sizeof(buf)))
+		return;
+	snprintf(key, sizeof(key), " context %llu", context);
+	line = strstr(buf, key);
+	if (!line)
+		return;
+	while (line > buf && line[-1] != '\n')
+		line--;
+	end = strchr(line, '\n');
+	snprintf(out, len, "%.*s", end ? (int)(end - line) : (int)strlen(line),
+		 line);
+}
+
+/* The fence context of the running job's line, or 0. */
+static unsigned long long running_context(void)
+{
+	unsigned long long ctx = 0;
+	char line[512], *p;
+
+	running_job_line(line, sizeof(line));
+	p = strstr(line, " context ");
+	if (p)
+		sscanf(p, " context %llu", &ctx);
+	return ctx;
+}
+
+enum preempt_case {
+	PREEMPT,		/* B's job preempts A's */
+	IN_TIME,		/* B's deadline is met behind A's: no switch */
+	SAME_FILE,		/* B is A's own file: its order stands */
+	DRAWN,			/* A's job is drawn already: boosted instead */
+};
+
+/*
+ * File A runs a 1 s job (the longest) without a deadline; then a 300 ms
+ * job with a deadline is queued (by file B, or by A itself for
+ * SAME_FILE), 100 ms ahead (10 s for IN_TIME): it would miss it behind
+ * A's job even with both boosted, and is at risk from its own start too,
+ * so boosted when it runs. PREEMPT: B's job signals first, A's
+ * after it; while B's runs, A's job is listed as preempted once, with
+ * less than its duration left (it ran meanwhile) and more than nothing;
+ * engine 0 counts one preemption. The other cases: A's job signals first
+ * and nothing is counted. DRAWN: write_lead_us makes the worker draw at
+ * the job's start; once A's pixels are there, the job cannot be
+ * preempted, so it is boosted for the waiter. If A's job was no longer
+ * running when the other was queued (a very slow guest), the test tries
+ * again, up to three times.
+ */
+static void test_preempt(enum preempt_case what)
+{
+	unsigned long long before, after, ctx_a;
+	struct client a, b, *q = what == SAME_FILE ? &a : &b;
+	uint64_t len;
+	struct vgem_bo bo;
+	char line[512] = "";
+	uint32_t *map;
+	int fa, fb;
+
+	set_param("edf", 1);
+	set_param("preempt", 1);
+	set_param("max_boost", 2);
+	set_param("starve_ms", 0);
+	if (what == DRAWN)
+		set_param("write_lead_us", 10000000);
+	client_open(&a);
+	client_open(&b);
+	bo = a.bo;
+	map = vgem_mmap(a.fd, &bo, PROT_READ);
+	for (int attempt = 0; ; attempt++) {
+		struct drm_vgem_submit s = vgem_submit_desc(&bo, VGEM_OP_FILL);
+		uint64_t ahead = (what == IN_TIME ? 10000 : 100) * MS;
+		bool still;
+
+		igt_assert_f(attempt < 3, "A's job never still running\n");
+		s.flags = VGEM_SUBMIT_NO_IMPLICIT;
+		s.color = 0xff000000 | (attempt + 1);
+		len = VGEM_MAX_DURATION_NS;
+		s.duration_ns = len;
+		fa = vgem_submit_fd(a.fd, &s);
+		igt_assert_f(wait_running(), "A's job did not start\n");
+		ctx_a = running_context();
+		for (int i = 0; what == DRAWN && i < 2000 && map[0] != s.color;
+		     i++)
+			usleep(1000);
+		if (what == DRAWN)
+			igt_assert_eq(map[0], s.color);
+		before = engine0_preempts();
+		fb = submit_nop(q, 300 * MS, now_ns() + ahead, -1);
+		/* B's job runs for 150 ms or more: A's line meanwhile. */
+		if (what == PREEMPT)
+			job_line(ctx_a, line, sizeof(line));
+		still = sync_fence_busy(fa);
+		wait_ok(fa);
+		wait_ok(fb);
+		after = engine0_preempts();
+		if (still)
+			break;
+		igt_info("attempt %d: A's job ended before B's was queued\n",
+			 attempt);
+		close(fa);
+		close(fb);
+	}
+	igt_info("A's job while B's ran: %s\n", line);
+	igt_info("A signaled %.1f ms %s B\n",
+		 llabs((long long)(sync_fence_timestamp(fa) -
+				   sync_fence_timestamp(fb))) / 1e6,
+		 sync_fence_timestamp(fa) < sync_fence_timestamp(fb) ?
+		 "before" : "after");
+	if (what == PREEMPT) {
+		unsigned long long left_us = 0;
+		unsigned int times = 0;
+		char *p = strstr(line, " preempted ");
+
+		igt_assert_lt(sync_fence_timestamp(fb), sync_fence_timestamp(fa));
+		igt_assert_eq(after, before + 1);
+		igt_assert_f(p, "A's job not listed as preempted: '%s'\n", line);
+		igt_assert_eq(sscanf(p, " preempted %u left %llu us", &times,
+				     &left_us), 2);
+		igt_assert_eq(times, 1);
+		igt_assert_lt(0, left_us);
+		igt_assert_lt(left_us, len / 1000);
+	} else {
+		igt_assert_lt(sync_fence_timestamp(fa), sync_fence_timestamp(fb));
+		igt_assert_eq(after, before);
+	}
+	close(fa);
+	close(fb);
+	munmap(map, bo.size);
 	client_close(&a);
 	client_close(&b);
 }
@@ -659,7 +819,7 @@ static void test_bad_args(void)
 	client_close(&c);
 }
 
-/* max_boost takes 1 to 4; edf and starve_ms are plain numbers. */
+/* max_boost takes 1 to 4; edf and starve_ms are plain numbers; preempt a bool. */
 static void test_params(void)
 {
 	set_param("max_boost", 1);
@@ -672,6 +832,9 @@ static void test_params(void)
 	igt_assert_eq(module_param_read("vgem", "edf"), 0);
 	set_param("starve_ms", 7);
 	igt_assert_eq(module_param_read("vgem", "starve_ms"), 7);
+	set_param("preempt", 0);
+	igt_assert_eq(module_param_read("vgem", "preempt"), 0);
+	igt_assert_eq(param_write("preempt", 2), -EINVAL);
 }
 
 igt_main
@@ -697,6 +860,14 @@ igt_main
 		test_boost_waiter(true);
 	igt_subtest("no-boost-for-waiter-without-deadline")
 		test_boost_waiter(false);
+	igt_subtest("preempt")
+		test_preempt(PREEMPT);
+	igt_subtest("no-preempt-in-time")
+		test_preempt(IN_TIME);
+	igt_subtest("no-preempt-within-file")
+		test_preempt(SAME_FILE);
+	igt_subtest("no-preempt-once-drawn")
+		test_preempt(DRAWN);
 	igt_subtest("sync-file-deadline")
 		test_sync_file_deadline(false);
 	igt_subtest("sync-file-deadline-armed")

@@ -63,6 +63,11 @@ module_param_named(starve_ms, vgem_starve_ms, uint, 0644);
 MODULE_PARM_DESC(starve_ms,
 		 "With edf: a job ready this long runs next, whatever its deadline; 0: no bound (default 50)");
 
+int vgem_preempt = 1;
+module_param_named(preempt, vgem_preempt, bint, 0644);
+MODULE_PARM_DESC(preempt,
+		 "With edf: a ready job that would miss its deadline behind the one running preempts it, unless that one is drawn (default 1)");
+
 static int vgem_max_boost_set(const char *val, const struct kernel_param *kp)
 {
 	return param_set_uint_minmax(val, kp, 1, VGEM_MAX_BOOST);

@@ -30,6 +30,7 @@ extern unsigned int vgem_write_lead_us;
 extern int vgem_edf;
 extern unsigned int vgem_starve_ms;
 extern unsigned int vgem_max_boost;
+extern int vgem_preempt;
 
 /* The highest max_boost=. */
 #define VGEM_MAX_BOOST	4
@@ -113,11 +114,11 @@ struct vgem_engine {
 	struct work_struct free_work;
 
 	/*
-	 * Counters for debugfs: jobs completed, hung and boosted, and the
-	 * time the clock was boosted (jobs retired; the running one's so far
-	 * is added when shown).
+	 * Counters for debugfs: jobs completed, hung and boosted, the time
+	 * the clock was boosted (jobs retired or preempted; the running one's
+	 * so far is added when shown), and the preemptions.
 	 */
-	u64 completed, hung, boosts, boosted_ns;
+	u64 completed, hung, boosts, boosted_ns, preempts;
 
 	/*
 	 * What writing a pixel took the worker lately, in picoseconds: an
@@ -242,10 +243,18 @@ struct vgem_job {
 	ktime_t head_at, ready_at;
 	ktime_t submitted, started;
 	/*
-	 * When the job completes: started + duration_ns at the nominal
-	 * clock, earlier once boosted; engine lock.
+	 * When the job completes: started + left_ns at the nominal clock,
+	 * earlier once boosted; engine lock.
 	 */
 	ktime_t done_at;
+	/*
+	 * Its time still to run at the nominal clock: duration_ns until it
+	 * first starts, what a preemption left of it after; engine lock.
+	 */
+	u64 left_ns;
+	/* Its pixels are being or have been written: not preempted now. */
+	bool drawn;
+	unsigned int preempted;		/* times; engine lock */
 	/* Its clock, times nominal (1 until boosted), and since when. */
 	unsigned int boost;
 	ktime_t boosted_at;

@@ -56,6 +56,23 @@
  * boosted_ns), and the total of all engines (boosted_ns, the last line):
  * the power cost of the deadlines.
  *
+ * Preemption: with edf=1 and preempt=1 (the defaults), a ready job that
+ * the order above runs before the job running, and that would miss its
+ * deadline if it waited for that one to complete even with the clock
+ * boosted (for the rest of that job and for its own), takes the engine at
+ * once, as a GPU with mid-batch preemption switches contexts for urgent
+ * work. The boost comes first because it costs the job running nothing:
+ * that one completes sooner. The job preempted keeps what it had left to
+ * run (at the nominal clock) and stays the oldest of its timeline, so no
+ * later job of its file passes it; it competes again when the engine is
+ * free and resumes where it stopped. A job whose pixels are being or have
+ * been written is not preempted (its fence is about to signal), nor is a
+ * job submitted to hang. The switch itself takes no time here. Checked
+ * where the boost is, when a job gets an earlier deadline or becomes
+ * ready with one, before it: the job running is boosted only if no
+ * preemption was needed. debugfs "engines" counts the preemptions per
+ * engine (preempts) and shows a job preempted with its time left.
+ *
  * Both hrtimers use the plain modes (HRTIMER_MODE_ABS), not the _HARD
  * ones: their handlers take spinlock_t locks (the engine lock, and the
  * locks of fence callbacks run by the signal). Without PREEMPT_RT plain
@@ -486,8 +503,7 @@ static bool vgem_engine_waiter_at_risk(struct vgem_engine *engine,
 			job = list_next_entry(job, tl_link);
 		}
 		if (vgem_job_ready(job) &&
-		    ktime_after(ktime_add_ns(running->done_at,
-					     job->args.duration_ns),
+		    ktime_after(ktime_add_ns(running->done_at, job->left_ns),
 				vgem_job_deadline(job)))
 			return true;
 	}
@@ -537,10 +553,61 @@ static void vgem_engine_boost(struct vgem_engine *engine, ktime_t now)
 	}
 }
 
+/* ---- preemption -------------------------------------------------------- */
+
 /*
- * A new earliest deadline was set on a job fence of the engine: boost if
- * the job running is at risk. Hard IRQ, or the irq_work thread on
- * PREEMPT_RT; on the signalling path, since it moves a completion.
+ * Preempts the job running if the job the engine would start next, were
+ * it free, is not that one and would miss its deadline waiting for it
+ * even with the clock boosted, for the rest of the job running and for
+ * its own (see the top of this file); lock held. The job preempted keeps
+ * the nominal time it had left and its place at the head of its
+ * timeline; the worker, asleep before its draw, is woken to let it go,
+ * and queued again to start the other. Returns whether it preempted.
+ */
+static bool vgem_engine_preempt(struct vgem_engine *engine, ktime_t now)
+	__must_hold(&engine->lock)
+{
+	unsigned int boost = max(READ_ONCE(vgem_max_boost), 1U);
+	struct vgem_job *job = engine->running, *next;
+	ktime_t free_at;
+	s64 left;
+
+	if (!job || !READ_ONCE(vgem_preempt) || !READ_ONCE(vgem_edf) ||
+	    job->drawn || job->dep_error ||
+	    (job->args.flags & VGEM_SUBMIT_HANG))
+		return false;
+	next = vgem_engine_pick(engine, now);
+	if (!next || next == job)
+		return false;
+	/* When the engine would be free if the boost were used first. */
+	free_at = job->done_at;
+	left = ktime_to_ns(ktime_sub(free_at, now));
+	if (job->boost == 1 && left > 0)
+		free_at = ktime_add_ns(now, div_u64(left, boost));
+	if (!ktime_after(ktime_add_ns(free_at, div_u64(next->left_ns, boost)),
+			 vgem_job_deadline(next)))
+		return false;
+
+	job->left_ns = left > 0 ? (u64)left * job->boost : 0;
+	if (job->boost > 1)
+		engine->boosted_ns += ktime_to_ns(ktime_sub(now,
+							    job->boosted_at));
+	engine->running = NULL;
+	engine->preempts++;
+	job->preempted++;
+	/* A run of it already waiting for the lock finds nothing to do. */
+	hrtimer_try_to_cancel(&engine->hangcheck);
+	WRITE_ONCE(engine->retimes, engine->retimes + 1);
+	wake_up(&engine->retime_wq);
+	queue_work(engine->wq, &engine->work);
+	return true;
+}
+
+/*
+ * A job of the engine got a new earliest deadline, or became ready with
+ * one: preempt the job running for it, or boost if a deadline is at risk.
+ * Hard IRQ, or the irq_work thread on PREEMPT_RT; on the signalling path,
+ * since it moves a completion.
  */
 static void vgem_engine_retime(struct irq_work *work)
 {
@@ -548,9 +615,12 @@ static void vgem_engine_retime(struct irq_work *work)
 						  retime);
 	unsigned int cookie = fence_begin_signalling();
 	unsigned long flags;
+	ktime_t now;
 
 	spin_lock_irqsave(&engine->lock, flags);
-	vgem_engine_boost(engine, ktime_get());
+	now = ktime_get();
+	if (!vgem_engine_preempt(engine, now))
+		vgem_engine_boost(engine, now);
 	spin_unlock_irqrestore(&engine->lock, flags);
 	fence_end_signalling(cookie);
 }
@@ -702,13 +772,18 @@ static void vgem_job_run(struct vgem_engine *engine, struct vgem_job *job)
 
 	/*
 	 * Sleeps until the pixels are due. A boost moves the completion
-	 * earlier: it bumps @retimes and wakes us to look again.
+	 * earlier, a preemption takes the engine: either bumps @retimes and
+	 * wakes us to look again.
 	 */
 	for (;;) {
 		spin_lock_irqsave(&engine->lock, flags);
+		draw = engine->running == job;
 		write_at = ktime_sub_ns(job->done_at, lead);
 		retimes = engine->retimes;
 		spin_unlock_irqrestore(&engine->lock, flags);
+		/* Preempted (or retired by the hang check): not ours now. */
+		if (!draw)
+			return;
 		if (!ktime_after(write_at, ktime_get()))
 			break;
 		prepare_to_wait(&engine->retime_wq, &wait,
@@ -725,13 +800,16 @@ static void vgem_job_run(struct vgem_engine *engine, struct vgem_job *job)
 
 	/*
 	 * A job the hang check retired meanwhile has signaled: its buffer
-	 * is its consumers' now, not to be written. One still running is
-	 * not retired while it is drawn (vgem_engine_hangcheck()).
+	 * is its consumers' now, not to be written; one preempted runs
+	 * later. One still running is neither retired nor preempted once
+	 * its draw begins (vgem_engine_hangcheck(), vgem_engine_preempt()).
 	 */
 	spin_lock_irqsave(&engine->lock, flags);
 	draw = engine->running == job;
-	if (draw)
+	if (draw) {
 		engine->drawing = job;
+		job->drawn = true;
+	}
 	spin_unlock_irqrestore(&engine->lock, flags);
 	if (!draw)
 		return;
@@ -781,7 +859,7 @@ static void vgem_engine_work(struct work_struct *work)
 		start->started = now;
 		/* A failed dependency: it completes at once, not run. */
 		start->done_at = start->dep_error ? now :
-				 ktime_add_ns(now, start->args.duration_ns);
+				 ktime_add_ns(now, start->left_ns);
 		start->boost = 1;
 		start->hang_at = ktime_add_ms(start->done_at,
 					      READ_ONCE(vgem_hang_ms));
@@ -937,6 +1015,7 @@ struct vgem_job *vgem_job_alloc(struct vgem_engine *engine,
 	job->vfile = vfile;
 	job->engine = engine;
 	job->args = *args;
+	job->left_ns = args->duration_ns;
 	INIT_LIST_HEAD(&job->deps);
 	INIT_LIST_HEAD(&job->link);
 	INIT_LIST_HEAD(&job->tl_link);
@@ -1122,9 +1201,10 @@ static int vgem_engines_show(struct seq_file *m, void *data)
 			boosted += ktime_to_ns(ktime_sub(ktime_get(),
 							 job->boosted_at));
 		total += boosted;
-		seq_printf(m, "%s: queued %llu completed %llu hung %llu boosts %llu boosted_ns %llu\n",
+		seq_printf(m, "%s: queued %llu completed %llu hung %llu boosts %llu boosted_ns %llu preempts %llu\n",
 			   engine->name, engine->queued, engine->completed,
-			   engine->hung, engine->boosts, boosted);
+			   engine->hung, engine->boosts, boosted,
+			   engine->preempts);
 		list_for_each_entry(job, &engine->queue, link) {
 			const char *state = job == engine->running ? "running" :
 					    atomic_read(&job->pending) ?
@@ -1143,6 +1223,11 @@ static int vgem_engines_show(struct seq_file *m, void *data)
 					   ktime_us_delta(deadline, now));
 			if (job == engine->running && job->boost > 1)
 				seq_printf(m, " boost x%u", job->boost);
+			/* Nominal time left, as of its last preemption. */
+			if (job != engine->running && job->preempted)
+				seq_printf(m, " preempted %u left %llu us",
+					   job->preempted,
+					   div_u64(job->left_ns, NSEC_PER_USEC));
 			seq_putc(m, '\n');
 		}
 		spin_unlock_irqrestore(&engine->lock, flags);
