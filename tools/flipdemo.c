@@ -22,9 +22,9 @@
  *             the upstream DRM helpers do.
  * Two more paths, not run by default, are the callback path on an engine
  * kept busy by a second client (the load client, below):
- *   load-fifo  vgem edf=0 and max_boost=1: jobs run in submission order
- *              at the nominal clock, so the deadline a gated flip sets on
- *              its fence changes nothing;
+ *   load-fifo  vgem edf=0, max_boost=1 and preempt=0: jobs run in
+ *              submission order at the nominal clock, so the deadline a
+ *              gated flip sets on its fence changes nothing;
  *   load-edf   vgem edf=1, max_boost and preempt as loaded: the frame's
  *              job, which has a deadline (the vblank its flip could latch
  *              at), runs before the load's jobs, which have none, at a
@@ -381,7 +381,7 @@ struct load {
 	int n, cap;
 	struct load_job *jobs;
 	long edf, max_boost, starve_ms, preempt; /* as set for the path */
-	long saved_edf, saved_max_boost;
+	long saved_edf, saved_max_boost, saved_preempt;
 	struct boosts before, after;
 };
 
@@ -450,8 +450,12 @@ static void load_start(const struct opts *o, const char *path,
 	l->saved_max_boost = vgem_param("max_boost");
 	igt_assert_f(l->saved_edf >= 0 && l->saved_max_boost >= 1,
 		     "vgem has no edf/max_boost parameters\n");
+	l->saved_preempt = vgem_param("preempt");
 	vgem_param_set("edf", edf);
 	vgem_param_set("max_boost", edf ? l->saved_max_boost : 1);
+	/* Without edf there is no preemption; 0 says so in the report. */
+	if (l->saved_preempt >= 0)
+		vgem_param_set("preempt", edf ? l->saved_preempt : 0);
 	l->edf = vgem_param("edf");
 	l->max_boost = vgem_param("max_boost");
 	l->starve_ms = vgem_param("starve_ms");
@@ -474,6 +478,8 @@ static void load_stop(const struct opts *o, const char *path,
 	sem_destroy(&l->started);
 	vgem_param_set("edf", l->saved_edf);
 	vgem_param_set("max_boost", l->saved_max_boost);
+	if (l->saved_preempt >= 0)
+		vgem_param_set("preempt", l->saved_preempt);
 
 	snprintf(file, sizeof(file), "%s/%s.load", o->out, path);
 	f = fopen(file, "w");
