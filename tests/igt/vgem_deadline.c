@@ -107,41 +107,78 @@ struct boost_stats {
 	unsigned long long boosts, boosted_ns;
 };
 
-/* Engine 0's boost counters. */
-static struct boost_stats engine0_boosts(void)
+/*
+ * Copies to @out the first line of debugfs "engines" for which @match
+ * says yes (an empty string if none).
+ */
+static void engines_line(bool (*match)(const char *line, const void *arg),
+			 const void *arg, char *out, size_t len)
 {
-	struct boost_stats st = { 0, 0 };
 	static char buf[65536];
-	char *line;
+	char *line, *end;
+	bool found;
 
+	out[0] = 0;
 	igt_require_f(vgem_engines_read(buf, sizeof(buf)),
 		      "no vgem debugfs \"engines\" (debugfs not mounted?)\n");
-	line = strstr(buf, "engine0: ");
-	igt_assert(line);
-	line = strstr(line, " boosts ");
-	igt_assert(line);
-	igt_assert_eq(sscanf(line, " boosts %llu boosted_ns %llu", &st.boosts,
-			     &st.boosted_ns), 2);
-	return st;
+	for (line = buf; *line; line = end + 1) {
+		end = strchrnul(line, '\n');
+		found = false;
+		if (*end) {
+			*end = 0;
+			found = match(line, arg);
+			*end = '\n';
+		} else {
+			found = match(line, arg);
+		}
+		if (found) {
+			snprintf(out, len, "%.*s", (int)(end - line), line);
+			return;
+		}
+		if (!*end)
+			return;
+	}
+}
+
+static bool line_starts(const char *line, const void *prefix)
+{
+	return !strncmp(line, prefix, strlen(prefix));
+}
+
+static bool line_has(const char *line, const void *text)
+{
+	return strstr(line, text);
+}
+
+/* The counter @name on engine 0's line @line ("... NAME N ..."). */
+static unsigned long long engine0_counter(const char *line, const char *name)
+{
+	unsigned long long n;
+	char key[32];
+	const char *p;
+
+	snprintf(key, sizeof(key), " %s ", name);
+	p = strstr(line, key);
+	igt_assert_f(p, "no %s on engine0's line: %s\n", name, line);
+	igt_assert_eq(sscanf(p + strlen(key), "%llu", &n), 1);
+	return n;
+}
+
+/* Engine 0's boost counters, from one read. */
+static struct boost_stats engine0_boosts(void)
+{
+	char line[512];
+
+	engines_line(line_starts, "engine0: ", line, sizeof(line));
+	igt_assert(line[0]);
+	return (struct boost_stats){ engine0_counter(line, "boosts"),
+				     engine0_counter(line, "boosted_ns") };
 }
 
 /* The line of the running job in @out (empty if none). */
 static void running_job_line(char *out, size_t len)
 {
-	static char buf[65536];
-	char *line, *end;
-
-	out[0] = 0;
-	if (!vgem_engines_read(buf, sizeof(buf)))
-		return;
-	line = strstr(buf, "state running");
-	if (!line)
-		return;
-	while (line > buf && line[-1] != '\n')
-		line--;
-	end = strchr(line, '\n');
-	snprintf(out, len, "%.*s", end ? (int)(end - line) : (int)strlen(line),
-		 line);
+	engines_line(line_has, "state running", out, len);
 }
 
 /* Waits, up to 2 s, until an engine lists a running job. */
@@ -549,38 +586,27 @@ static void test_boost_waiter(bool deadline)
 /* Engine 0's preemptions. */
 static unsigned long long engine0_preempts(void)
 {
-	static char buf[65536];
-	unsigned long long n;
-	char *line;
+	char line[512];
 
-	igt_require_f(vgem_engines_read(buf, sizeof(buf)),
-		      "no vgem debugfs \"engines\" (debugfs not mounted?)\n");
-	line = strstr(buf, "engine0: ");
-	igt_assert(line);
-	line = strstr(line, " preempts ");
-	igt_assert(line);
-	igt_assert_eq(sscanf(line, " preempts %llu", &n), 1);
-	return n;
+	engines_line(line_starts, "engine0: ", line, sizeof(line));
+	igt_assert(line[0]);
+	return engine0_counter(line, "preempts");
+}
+
+/* A job's line whose fence context is *@arg. */
+static bool line_of_context(const char *line, const void *arg)
+{
+	const char *p = strstr(line, " context ");
+	unsigned long long ctx;
+
+	return p && sscanf(p, " context %llu", &ctx) == 1 &&
+	       ctx == *(const unsigned long long *)arg;
 }
 
 /* The line of the job whose fence has context @context, in @out. */
 static void job_line(unsigned long long context, char *out, size_t len)
 {
-	static char buf[65536];
-	char key[64], *line, *end;
-
-	out[0] = 0;
-	if (!vgem_engines_read(buf, sizeof(buf)))
-		return;
-	snprintf(key, sizeof(key), " context %llu", context);
-	line = strstr(buf, key);
-	if (!line)
-		return;
-	while (line > buf && line[-1] != '\n')
-		line--;
-	end = strchr(line, '\n');
-	snprintf(out, len, "%.*s", end ? (int)(end - line) : (int)strlen(line),
-		 line);
+	engines_line(line_of_context, &context, out, len);
 }
 
 /* The fence context of the running job's line, or 0. */
