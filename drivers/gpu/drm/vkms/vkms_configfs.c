@@ -547,20 +547,23 @@ static int vkms_cfs_build(struct vkms_cfs_dev *dev, struct vkms_config *cfg)
 	return 0;
 }
 
-/* Pin (or unpin) the device's directories: rmdir fails with -EBUSY. */
-static void vkms_cfs_unpin(struct vkms_cfs_dev *dev, struct config_item *upto)
+/*
+ * Pin (or unpin) the device's directories: rmdir fails with -EBUSY.
+ * Unpin stops at @stop (the first item not pinned); NULL unpins all.
+ */
+static void vkms_cfs_unpin(struct vkms_cfs_dev *dev, struct config_item *stop)
 {
 	struct vkms_cfs_obj *obj;
 	unsigned int k;
 
 	for (k = 0; k < VKMS_CFS_KINDS; k++) {
 		list_for_each_entry(obj, &dev->objs[k], node) {
-			if (&obj->group.cg_item == upto)
+			if (&obj->group.cg_item == stop)
 				return;
 			configfs_undepend_item(&obj->group.cg_item);
 		}
 	}
-	if (upto)
+	if (stop)
 		return;
 	configfs_undepend_item(&dev->group.cg_item);
 }
