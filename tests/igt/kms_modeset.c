@@ -49,7 +49,13 @@ static void check_crc_fullscreen(struct kms_dev *dev,
 static void test_resources(struct kms_dev *dev)
 {
 	int n = kms_param_get("num_outputs");
+	drmModeResPtr res = drmModeGetResources(dev->fd);
 
+	igt_assert(res);
+	/* as upstream 6.12's vkms (XRES_MIN, YRES_MIN) */
+	igt_assert_eq(res->min_width, 10);
+	igt_assert_eq(res->min_height, 10);
+	drmModeFreeResources(res);
 	if (n > 0)
 		igt_assert_eq(dev->noutputs, n);
 	for (int k = 0; k < dev->noutputs; k++) {
@@ -515,6 +521,18 @@ static void test_invalid(struct kms_dev *dev)
 	errno = 0;
 	igt_assert(drmModeAddFB2(dev->fd, 64, 64, 0x58585858, handles, pitches,
 				 offsets, &id, 0) != 0);
+	igt_assert_eq(errno, EINVAL);
+	/* the smallest framebuffer: 10x10, as upstream 6.12's vkms */
+	igt_assert_eq(drmModeAddFB2(dev->fd, 10, 10, DRM_FORMAT_XRGB8888,
+				    handles, pitches, offsets, &id, 0), 0);
+	drmModeRmFB(dev->fd, id);
+	errno = 0;
+	igt_assert(drmModeAddFB2(dev->fd, 9, 10, DRM_FORMAT_XRGB8888,
+				 handles, pitches, offsets, &id, 0) != 0);
+	igt_assert_eq(errno, EINVAL);
+	errno = 0;
+	igt_assert(drmModeAddFB2(dev->fd, 10, 9, DRM_FORMAT_XRGB8888,
+				 handles, pitches, offsets, &id, 0) != 0);
 	igt_assert_eq(errno, EINVAL);
 	{
 		struct drm_gem_close cl = { .handle = c.handle };

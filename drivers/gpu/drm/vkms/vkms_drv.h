@@ -50,7 +50,11 @@
 /* Compose requests a CRTC keeps for its composer worker. */
 #define VKMS_COMPOSE_RING	16
 
-#define VKMS_MIN_SIZE		16
+/*
+ * Framebuffer and mode size bounds. 10, as upstream 6.12's vkms: IGT's
+ * kms_cursor_crc makes 32x11 framebuffers for its 32x10 cursor.
+ */
+#define VKMS_MIN_SIZE		10
 #define VKMS_MAX_SIZE		8192
 #define VKMS_DEF_WIDTH		1024
 #define VKMS_DEF_HEIGHT		768
