@@ -220,6 +220,81 @@ static void test_release_after_scanout(struct kms_dev *dev)
 	teardown(&c);
 }
 
+/*
+ * A legacy cursor update tells nobody when it latches (no event, no
+ * out-fence: the helpers complete it at once), so the scan-out rule has
+ * nothing to protect and must not hold it back: with the composer held,
+ * so that reads of earlier vblanks stay pending, a cursor move still
+ * latches within two vblanks (a page flip there would not, see
+ * release-after-scanout), and once the composer runs again the CRC of the
+ * current frame shows the cursor where it was moved. Upstream IGT's
+ * kms_cursor_crc, which moves the cursor, waits one vblank and reads the
+ * current frame's CRC, read frames without the move when the composer
+ * lagged.
+ */
+struct cursor_ctx {
+	struct flip_ctx *c;
+	struct kms_fb fb;
+	struct kms_crc crc;
+};
+
+/* Also after a failure: the cursor off, its fb and the CRC reader closed. */
+static void cursor_cleanup(void *arg)
+{
+	struct cursor_ctx *k = arg;
+
+	drmModeSetCursor(k->c->dev->fd, k->c->o->crtc_id, 0, 0, 0);
+	if (k->crc.data_fd >= 0)
+		kms_crc_stop(&k->crc);
+	kms_fb_destroy(&k->fb);
+}
+
+static void test_cursor_while_read(struct kms_dev *dev)
+{
+	struct cursor_ctx k;
+	struct kms_layer l[2];
+	struct flip_ctx c;
+	uint64_t latched, waits;
+	uint32_t seq, v, want;
+
+	setup(&c, dev, 0);
+	memset(&k, 0, sizeof(k));
+	k.c = &c;
+	k.crc.data_fd = -1;
+	kms_fb_create(dev->fd, 64, 64, DRM_FORMAT_ARGB8888, &k.fb);
+	igt_cleanup_push(cursor_cleanup, &k);
+	kms_fb_pattern(&k.fb, 82, true);
+	kms_crc_start(dev, 0, &k.crc);
+	igt_assert_eq(drmModeSetCursor(dev->fd, c.o->crtc_id, k.fb.handle, 64,
+				       64), 0);
+	kms_wait_vblank(dev->fd, 0, 2, NULL);
+
+	kms_compose_hold(dev, 0, true);
+	kms_wait_vblank(dev->fd, 0, 2, NULL);
+	latched = kms_stat(dev, 0, "flips_latched");
+	waits = kms_stat(dev, 0, "scanout_waits");
+	igt_assert_eq(drmModeMoveCursor(dev->fd, c.o->crtc_id, 100, 50), 0);
+	kms_wait_vblank(dev->fd, 0, 2, NULL);
+	igt_assert_f(kms_stat(dev, 0, "flips_latched") > latched,
+		     "cursor move held back by the scan-out rule (%llu waits)\n",
+		     (unsigned long long)(kms_stat(dev, 0, "scanout_waits") -
+					  waits));
+	kms_compose_hold(dev, 0, false);
+
+	l[0] = (struct kms_layer){ .fb = &c.fb[0], .w = W, .h = H,
+				   .alpha = 0xffff };
+	l[1] = (struct kms_layer){ .fb = &k.fb, .crtc_x = 100, .crtc_y = 50,
+				   .w = 64, .h = 64, .alpha = 0xffff,
+				   .blend = KMS_BLEND_PREMULTI, .zpos = 3 };
+	want = kms_ref_crc(l, 2, W, H);
+	seq = kms_vblank_now(dev->fd, 0, NULL);
+	v = kms_crc_at(&k.crc, seq, NULL);
+	igt_assert_f(v == want, "CRC %08x of vblank %u, want %08x\n", v, seq,
+		     want);
+	igt_cleanup_pop(&k, true);
+	teardown(&c);
+}
+
 static void test_wait_vblank(struct kms_dev *dev)
 {
 	struct flip_ctx c;
@@ -316,6 +391,8 @@ igt_main
 		test_flip_crc(&dev, false);
 	igt_subtest("atomic-flip-crc")
 		test_flip_crc(&dev, true);
+	igt_subtest("cursor-while-read")
+		test_cursor_while_read(&dev);
 	igt_subtest("release-after-scanout")
 		test_release_after_scanout(&dev);
 	igt_subtest("wait-vblank")

@@ -115,10 +115,23 @@ static bool vkms_ring_cover(struct vkms_output *out, u64 from, u64 to,
 }
 
 /*
+ * Whether a flip tells anyone of its latch: a vblank event (blocking
+ * commits have one too), a gated commit's out-fence, a writeback job.
+ * Legacy cursor updates do not: the helpers complete them before they
+ * latch.
+ */
+static bool vkms_flip_reports(const struct vkms_flip *flip)
+{
+	return flip->event || flip->vc || flip->wb;
+}
+
+/*
  * Called with out->lock held: latch @flip at vblank @seq of time @tick.
  * @reading: the composer still reads frames shown before this vblank.
  * Returns false, leaving the flip pending (a missed latch), if the flip
- * would replace a frame still being read, or the composer's ring is full.
+ * would replace a frame still being read and tells someone that it did
+ * (the scan-out rule, next to &vkms_output.lock), or if the composer's
+ * ring is full.
  */
 static bool vkms_latch_locked(struct vkms_output *out, struct vkms_flip *flip,
 			      u64 seq, ktime_t tick, bool reading)
@@ -132,7 +145,7 @@ static bool vkms_latch_locked(struct vkms_output *out, struct vkms_flip *flip,
 		return false;
 	}
 	if (!flip->keep) {
-		if (reading) {
+		if (reading && vkms_flip_reports(flip)) {
 			out->stats.scanout_waits++;
 			return false;
 		}
@@ -267,8 +280,8 @@ static enum hrtimer_restart vkms_vblank_tick(struct hrtimer *timer)
  */
 static bool vkms_flip_mergeable(const struct vkms_flip *flip)
 {
-	return !flip->event && !flip->vc && !flip->wb && !flip->vblank_ref &&
-	       !flip->keep && flip->frame;
+	return !vkms_flip_reports(flip) && !flip->vblank_ref && !flip->keep &&
+	       flip->frame;
 }
 
 /**

@@ -516,7 +516,10 @@ struct vkms_output {
 	 * every vblank of the frames shown so far. Until then the old
 	 * buffer is still being scanned out and its flip event, out-fence
 	 * and writeback completion (which tell userspace it is free) must
-	 * not be sent.
+	 * not be sent. A flip that tells nobody of its latch (no event, no
+	 * out-fence, no writeback: a legacy cursor update, which the helpers
+	 * complete before it latches) protects nothing by waiting, and
+	 * latches at its vblank regardless.
 	 */
 	spinlock_t lock;
 	bool running;
