@@ -601,14 +601,28 @@ static bool uevent_hotplug(int fd, int card, uint32_t conn)
 	return false;
 }
 
-static int conn_status(int fd, uint32_t id)
+/* A connector's status: probed (GETCONNECTOR), or as last known. */
+static int conn_status_of(int fd, uint32_t id, bool probe)
 {
-	drmModeConnectorPtr c = drmModeGetConnector(fd, id);
+	drmModeConnectorPtr c = probe ? drmModeGetConnector(fd, id) :
+				drmModeGetConnectorCurrent(fd, id);
 	int s;
 
 	igt_assert(c);
 	s = c->connection;
 	drmModeFreeConnector(c);
+	return s;
+}
+
+/*
+ * The status a client sees: first without a probe (a hot-plug records it,
+ * as upstream IGT's vkms_configfs reads it), then probed.
+ */
+static int conn_status(int fd, uint32_t id)
+{
+	int s = conn_status_of(fd, id, false);
+
+	igt_assert_eq(conn_status_of(fd, id, true), s);
 	return s;
 }
 

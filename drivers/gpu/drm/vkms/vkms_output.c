@@ -204,8 +204,10 @@ static const struct drm_encoder_funcs vkms_encoder_funcs = {
  * @index: index of the output
  * @status: what the connector's detection reports from now on
  *
- * Sends a hotplug event for the connector; its clients probe it again
- * (GETCONNECTOR) and see @status.
+ * Records @status as the connector's, as a hot-plug interrupt's probe
+ * would (so GETCONNECTOR_CURRENT, which does not probe, reports it), and
+ * sends a hotplug event for the connector. Process context: takes the
+ * mode config mutex, which protects &drm_connector.status.
  */
 void vkms_connector_set_status(struct vkms_device *vkms, unsigned int index,
 			       enum drm_connector_status status)
@@ -213,6 +215,9 @@ void vkms_connector_set_status(struct vkms_device *vkms, unsigned int index,
 	struct vkms_output *out = &vkms->outputs[index];
 
 	WRITE_ONCE(out->conn_status, status);
+	mutex_lock(&vkms->drm.mode_config.mutex);
+	out->connector.status = status;
+	mutex_unlock(&vkms->drm.mode_config.mutex);
 	drm_kms_helper_connector_hotplug_event(&out->connector);
 }
 
@@ -277,6 +282,11 @@ int vkms_output_init(struct vkms_device *vkms, unsigned int index,
 	if (ret)
 		return ret;
 	drm_connector_helper_add(&out->connector, &vkms_conn_helper_funcs);
+	/*
+	 * Known from the start, as a probe would find it: GETCONNECTOR_CURRENT
+	 * (which does not probe) reports it before any client has probed.
+	 */
+	out->connector.status = cfg->status;
 	/* DRM leaves it out for virtual connectors; ours has an EDID. */
 	drm_connector_attach_edid_property(&out->connector);
 	ret = drm_connector_attach_encoder(&out->connector, &out->encoder);
