@@ -2500,7 +2500,14 @@ static void fuzz_run(const struct mode *mode)
 		igt_assert_gt(atomic_load(&sh->ok_event), 0);
 		igt_assert_gt(atomic_load(&sh->ok_addfb), 0);
 	} else {
-		igt_assert_gt(atomic_load(&sh->ok_submit), budget / 100);
+		/*
+		 * How many get through depends on timing as much as on the
+		 * seed (files banned after three hangs, EAGAIN at max_jobs):
+		 * 2026-12-07, 6.1, 50,000 calls, 490 to 1824 over seven runs,
+		 * and one seed twice 615 and 1078. A floor of 1 in 500 calls
+		 * still catches a fuzzer stuck in the checks.
+		 */
+		igt_assert_gt(atomic_load(&sh->ok_submit), budget / 500);
 	}
 
 	/* What was in flight finishes: jobs at most 1 s, fences 10 s. */
