@@ -7,9 +7,12 @@
  * plane types, possible CRTCs) and each CRTC shows a frame whose CRC is the
  * reference's; a connector's status written to configfs is seen by
  * GETCONNECTOR, with a hotplug uevent of that card; while enabled, changes
- * are refused with EBUSY; each invalid configuration is refused with EINVAL
- * and leaves no card; "vkms" is reserved; disabling and removing leave no
- * card node, and the module unloads once no directory is left.
+ * are refused with EBUSY, while links and objects removed leave the device
+ * as it is and change what the next enable builds; a connector linked to
+ * the encoders of two CRTCs drives either; each invalid configuration is
+ * refused with EINVAL and leaves no card; "vkms" is reserved; disabling and
+ * removing leave no card node, and the module unloads once no directory is
+ * left.
  *
  * Every subtest removes what it made in a cleanup, so a failure leaves no
  * device for the next one.
@@ -669,6 +672,26 @@ static void test_hotplug(void)
 	igt_cleanup_pop(key(DEV), true);
 }
 
+/* Enabling fails with EINVAL, and leaves no card. */
+static void refused(const char *dev)
+{
+	int cards = count_cards();
+
+	igt_assert_eq(cfs_write("1", "%s/enabled", dev), -EINVAL);
+	igt_assert_eq(cfs_read("%s/enabled", dev), 0);
+	igt_assert_eq(card_of(dev), -1);
+	igt_assert_eq(count_cards(), cards);
+}
+
+/* After a refusal the directory, fixed, enables: nothing was half-made. */
+static void enable_disable(const char *dev)
+{
+	igt_assert_eq(cfs_write("1", "%s/enabled", dev), 0);
+	igt_assert(card_of(dev) >= 0);
+	igt_assert_eq(cfs_write("0", "%s/enabled", dev), 0);
+	igt_assert_eq(card_of(dev), -1);
+}
+
 /* ---- misuse ---- */
 
 static void test_busy(void)
@@ -693,10 +716,9 @@ static void test_busy(void)
 		      -EBUSY);
 	igt_assert_eq(cfs_link(DEV, "connectors", "n0", DEV, "encoders", "e1"),
 		      -EBUSY);
-	/* an object nothing links to, a CRTC, the device */
-	igt_assert_eq(cfs_rmdir(DEV "/connectors/n1"), -EBUSY);
-	igt_assert_eq(cfs_rmdir(DEV "/crtcs/c1"), -EBUSY);
+	/* the device; a CRTC that links point to (configfs's own rule) */
 	igt_assert_eq(cfs_rmdir(DEV), -EBUSY);
+	igt_assert_eq(cfs_rmdir(DEV "/crtcs/c1"), -EBUSY);
 	igt_assert_eq(cfs_read(DEV "/enabled"), 1);
 	/* enabling again changes nothing */
 	igt_assert_eq(cfs_write("1", DEV "/enabled"), 0);
@@ -740,30 +762,114 @@ static void test_busy(void)
 	igt_cleanup_pop(key(DEV), true);
 }
 
+/*
+ * As upstream's: once enabled, the device is what the directory said then.
+ * Links and objects removed while it is enabled leave it as it is (its
+ * resources, a connector's hot-plug still reaching it) and change what
+ * the next enable builds.
+ */
+static void test_detach_enabled(void)
+{
+	static const char *const rm[] = {
+		"connectors/n1/possible_encoders/e1", "connectors/n1",
+		"encoders/e1/possible_crtcs/c1", "encoders/e1",
+		"planes/p1/possible_crtcs/c1", "planes/p1",
+		"planes/k1/possible_crtcs/c1", "planes/k1", "crtcs/c1",
+	};
+	struct card c;
+
+	two_outputs(DEV);
+	igt_assert_eq(cfs_write("1", DEV "/enabled"), 0);
+	card_open(&c, DEV);
+	for (unsigned int i = 0; i < sizeof(rm) / sizeof(rm[0]); i++) {
+		/* OBJ/NAME/LINKS/TARGET is a link, KIND/NAME a directory */
+		bool link = strchr(rm[i], '/') != strrchr(rm[i], '/');
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), ROOT "/" DEV "/%s", rm[i]);
+		igt_assert_f(!(link ? unlink(p) : rmdir(p)), "%s: %m\n", p);
+	}
+	igt_assert(!exists(ROOT "/" DEV "/crtcs/c1"));
+	check_resources(&c.dev);
+	light(&c, 1);
+	igt_assert_eq(cfs_write("2", DEV "/connectors/n0/status"), 0);
+	igt_assert_eq(conn_status(c.dev.fd, c.dev.out[0].connector_id),
+		      DRM_MODE_DISCONNECTED);
+	igt_cleanup_pop(&c, true);
+
+	/* the next enable builds one output */
+	igt_assert_eq(cfs_write("0", DEV "/enabled"), 0);
+	igt_assert_eq(cfs_write("1", DEV "/enabled"), 0);
+	card_open(&c, DEV);
+	igt_assert_eq(c.dev.noutputs, 1);
+	igt_assert_eq(conn_status(c.dev.fd, c.dev.out[0].connector_id),
+		      DRM_MODE_DISCONNECTED);
+	igt_cleanup_pop(&c, true);
+	igt_assert_eq(cfs_write("0", DEV "/enabled"), 0);
+	igt_cleanup_pop(key(DEV), true);
+}
+
+/*
+ * One connector that can drive the encoders of both CRTCs: it has both
+ * encoders, and lit on either CRTC (through that CRTC's encoder) shows
+ * the frame.
+ */
+static void test_shared_connector(void)
+{
+	drmModeConnectorPtr conn;
+	drmModeResPtr res;
+	struct card c;
+
+	new_dev(DEV);
+	for (int k = 0; k < 2; k++) {
+		char n[8];
+
+		snprintf(n, sizeof(n), "c%d", k);
+		mkobj(DEV, "crtcs", n);
+		snprintf(n, sizeof(n), "p%d", k);
+		plane(DEV, n, PRIMARY, k ? "c1" : "c0");
+		snprintf(n, sizeof(n), "e%d", k);
+		mkobj(DEV, "encoders", n);
+		igt_assert_eq(cfs_link(DEV, "encoders", n, DEV, "crtcs",
+				       k ? "c1" : "c0"), 0);
+	}
+	/* no connector */
+	refused(DEV);
+	mkobj(DEV, "connectors", "n0");
+	igt_assert_eq(cfs_link(DEV, "connectors", "n0", DEV, "encoders", "e1"),
+		      0);
+	igt_assert_eq(cfs_link(DEV, "connectors", "n0", DEV, "encoders", "e0"),
+		      0);
+	igt_assert_eq(cfs_write("1", DEV "/enabled"), 0);
+	card_open(&c, DEV);
+	res = drmModeGetResources(c.dev.fd);
+	igt_assert(res);
+	igt_assert_eq(res->count_crtcs, 2);
+	igt_assert_eq(res->count_encoders, 2);
+	igt_assert_eq(res->count_connectors, 1);
+	drmModeFreeResources(res);
+	igt_assert_eq(c.dev.out[0].connector_id, c.dev.out[1].connector_id);
+	igt_assert_neq(c.dev.out[0].encoder_id, c.dev.out[1].encoder_id);
+
+	for (int k = 0; k < 2; k++) {
+		light(&c, k);
+		conn = drmModeGetConnectorCurrent(c.dev.fd,
+						  c.dev.out[k].connector_id);
+		igt_assert(conn);
+		igt_assert_eq(conn->count_encoders, 2);
+		igt_assert_eq(conn->encoder_id, c.dev.out[k].encoder_id);
+		drmModeFreeConnector(conn);
+		kms_disable(&c.dev, &c.dev.out[k]);
+	}
+	igt_cleanup_pop(&c, true);
+	igt_assert_eq(cfs_write("0", DEV "/enabled"), 0);
+	igt_cleanup_pop(key(DEV), true);
+}
+
 static void test_reserved(void)
 {
 	igt_assert_eq(cfs_mkdir("vkms"), -EINVAL);
 	igt_assert(!exists(ROOT "/vkms"));
-}
-
-/* Enabling fails with EINVAL, and leaves no card. */
-static void refused(const char *dev)
-{
-	int cards = count_cards();
-
-	igt_assert_eq(cfs_write("1", "%s/enabled", dev), -EINVAL);
-	igt_assert_eq(cfs_read("%s/enabled", dev), 0);
-	igt_assert_eq(card_of(dev), -1);
-	igt_assert_eq(count_cards(), cards);
-}
-
-/* After a refusal the directory, fixed, enables: nothing was half-made. */
-static void enable_disable(const char *dev)
-{
-	igt_assert_eq(cfs_write("1", "%s/enabled", dev), 0);
-	igt_assert(card_of(dev) >= 0);
-	igt_assert_eq(cfs_write("0", "%s/enabled", dev), 0);
-	igt_assert_eq(card_of(dev), -1);
 }
 
 static void test_invalid(void)
@@ -815,7 +921,7 @@ static void test_invalid(void)
 	/* a connector without an encoder */
 	mkobj(DEV, "connectors", "n9");
 	refused(DEV);
-	/* two connectors on an encoder (our restriction) */
+	/* three connectors, two CRTCs (our restriction) */
 	igt_assert_eq(cfs_link(DEV, "connectors", "n9", DEV, "encoders", "e1"), 0);
 	refused(DEV);
 	igt_assert_eq(unlink(ROOT "/" DEV "/connectors/n9/possible_encoders/e1"), 0);
@@ -828,8 +934,8 @@ static void test_invalid(void)
 	refused(DEV);
 	mkobj(DEV, "encoders", "e1");
 	igt_assert_eq(cfs_link(DEV, "encoders", "e1", DEV, "crtcs", "c1"), 0);
-	/* ... and an encoder without connector */
-	refused(DEV);
+	/* ... and an encoder without connector: a CRTC nothing drives */
+	enable_disable(DEV);
 	mkobj(DEV, "connectors", "n1");
 	igt_assert_eq(cfs_link(DEV, "connectors", "n1", DEV, "encoders", "e1"), 0);
 	enable_disable(DEV);
@@ -869,6 +975,49 @@ static int load(void)
 	ret = ret ? -errno : 0;
 	close(fd);
 	return ret;
+}
+
+/*
+ * Why the module is still held: its reference count and every open file of
+ * a DRM or fbdev node, printed when the unload fails.
+ */
+static void why_held(int err)
+{
+	char buf[64] = "?", path[PATH_MAX], link[PATH_MAX];
+	struct dirent *p, *f;
+	DIR *procs, *fds;
+	int fd = open("/sys/module/vkms/refcnt", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	igt_info("delete_module: %s; vkms refcnt %s", strerror(err), buf);
+	procs = opendir("/proc");
+	while (procs && (p = readdir(procs))) {
+		if (p->d_name[0] < '0' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		fds = opendir(path);
+		while (fds && (f = readdir(fds))) {
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s",
+				 p->d_name, f->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			if (strstr(link, "/dri/") || strstr(link, "/fb") ||
+			    strstr(link, "dmabuf") || strstr(link, "sync_file"))
+				igt_info("pid %s fd %s: %s\n", p->d_name,
+					 f->d_name, link);
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (procs)
+		closedir(procs);
 }
 
 /* A subtest that fails with vkms unloaded loads it again. */
@@ -919,6 +1068,8 @@ static void test_unload(void)
 		if (ret)
 			usleep(20000);
 	}
+	if (ret)
+		why_held(errno);
 	igt_assert_eq(ret, 0);
 	igt_assert(!exists(ROOT));
 	igt_assert_eq(load(), 0);
@@ -946,6 +1097,10 @@ igt_main
 		test_hotplug();
 	igt_subtest("busy")
 		test_busy();
+	igt_subtest("detach-enabled")
+		test_detach_enabled();
+	igt_subtest("shared-connector")
+		test_shared_connector();
 	igt_subtest("reserved-name")
 		test_reserved();
 	igt_subtest("invalid")

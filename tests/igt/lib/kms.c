@@ -57,27 +57,37 @@ void kms_open_from_fd(struct kms_dev *dev, int fd)
 		dev->out[i].index = i;
 		dev->out[i].crtc_id = res->crtcs[i];
 	}
+	/*
+	 * Each CRTC gets the first connector (and its encoder) that can
+	 * drive it: a connector of a configfs device may drive several.
+	 */
 	for (int i = 0; i < res->count_connectors; i++) {
 		drmModeConnectorPtr c = drmModeGetConnector(dev->fd,
 							    res->connectors[i]);
-		drmModeEncoderPtr e;
 
 		igt_assert(c);
 		igt_assert(c->count_encoders >= 1);
-		e = drmModeGetEncoder(dev->fd, c->encoders[0]);
-		igt_assert(e);
-		for (int k = 0; k < dev->noutputs; k++) {
-			if (!(e->possible_crtcs & (1u << k)))
-				continue;
-			if (c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK) {
-				dev->out[k].wb_connector_id = c->connector_id;
-			} else {
-				dev->out[k].connector_id = c->connector_id;
-				dev->out[k].encoder_id = e->encoder_id;
+		for (int j = 0; j < c->count_encoders; j++) {
+			drmModeEncoderPtr e = drmModeGetEncoder(dev->fd,
+								c->encoders[j]);
+
+			igt_assert(e);
+			for (int k = 0; k < dev->noutputs; k++) {
+				struct kms_output *o = &dev->out[k];
+
+				if (!(e->possible_crtcs & (1u << k)))
+					continue;
+				if (c->connector_type ==
+				    DRM_MODE_CONNECTOR_WRITEBACK) {
+					o->wb_connector_id = c->connector_id;
+				} else if (!o->connector_id) {
+					o->connector_id = c->connector_id;
+					o->encoder_id = e->encoder_id;
+				}
+				break;
 			}
-			break;
+			drmModeFreeEncoder(e);
 		}
-		drmModeFreeEncoder(e);
 		drmModeFreeConnector(c);
 	}
 	drmModeFreeResources(res);

@@ -13,20 +13,25 @@
  *	encoders/)
  *
  * Our driver builds a device out of outputs (a CRTC with its planes, one
- * encoder, one connector, a writeback connector or not), so writing 1 to
- * "enabled" turns the directory into a struct vkms_config of outputs, and
- * refuses (-EINVAL) what does not have that shape: every plane, encoder and
- * connector has exactly one link, every CRTC exactly one primary plane, at
- * most one cursor, at most %VKMS_MAX_OVERLAYS overlays, exactly one
- * encoder, and that encoder exactly one connector; 1 to %VKMS_MAX_OUTPUTS
- * CRTCs. Documentation/vkms.rst lists these with the errors.
+ * encoder, a connector or not, a writeback connector or not), so writing 1
+ * to "enabled" turns the directory into a struct vkms_config of outputs,
+ * and refuses (-EINVAL) what does not have that shape: every plane and
+ * encoder has exactly one link, every connector at least one, every CRTC
+ * exactly one primary plane, at most one cursor, at most
+ * %VKMS_MAX_OVERLAYS overlays and exactly one encoder; 1 to
+ * %VKMS_MAX_OUTPUTS CRTCs, and 1 connector to as many as CRTCs. A connector
+ * may drive the encoders of several CRTCs. Documentation/vkms.rst lists
+ * these with the errors.
  *
- * While a device is enabled its directories are pinned
- * (configfs_depend_item_unlocked()): rmdir of any of them fails with
- * -EBUSY, and so do mkdir, new links and writes of its attributes, but
- * for the connectors' status, which plugs and unplugs them. Removing a
- * link cannot be refused (configfs's drop_link has no return value): it
- * changes what the next enable builds, not the running device.
+ * Enabling builds the device from what the directory says then, and keeps
+ * nothing of it but each connector's place: as in upstream vkms, later
+ * changes of the directory do not reach the running device. While it is
+ * enabled, mkdir, new links and writes of the attributes fail with -EBUSY,
+ * but for the connectors' status, which plugs and unplugs them; removing a
+ * link or an object directory is allowed and changes what the next enable
+ * builds. The device directory itself is pinned
+ * (configfs_depend_item_unlocked()): its rmdir fails with -EBUSY until it
+ * is disabled.
  */
 #include <linux/configfs.h>
 #include <linux/kernel.h>
@@ -454,8 +459,9 @@ static int vkms_cfs_build(struct vkms_cfs_dev *dev, struct vkms_config *cfg)
 	struct vkms_cfs_obj *enc_of[VKMS_MAX_OUTPUTS] = { NULL };
 	struct vkms_cfs_obj *conn_of[VKMS_MAX_OUTPUTS] = { NULL };
 	struct vkms_output_config *oc;
-	struct vkms_cfs_obj *obj, *to;
-	unsigned int n = 0, i;
+	struct vkms_cfs_link *l;
+	struct vkms_cfs_obj *obj;
+	unsigned int n = 0, i, k;
 
 	list_for_each_entry(obj, &dev->objs[VKMS_CFS_CRTC], node) {
 		if (n == VKMS_MAX_OUTPUTS) {
@@ -517,79 +523,63 @@ static int vkms_cfs_build(struct vkms_cfs_dev *dev, struct vkms_config *cfg)
 		obj->index = i;
 	}
 
+	/*
+	 * Each connector has the place of an output: the output of its first
+	 * encoder that has none yet, else any output that has none.
+	 */
 	list_for_each_entry(obj, &dev->objs[VKMS_CFS_CONNECTOR], node) {
-		if (vkms_cfs_nlinks(obj) != 1) {
-			pr_info("vkms: %s: connector %s: %u possible encoders, not 1\n",
-				name, config_item_name(&obj->group.cg_item),
-				vkms_cfs_nlinks(obj));
+		u32 encoders = 0;
+
+		if (!vkms_cfs_nlinks(obj)) {
+			pr_info("vkms: %s: connector %s: no possible encoder\n",
+				name, config_item_name(&obj->group.cg_item));
 			return -EINVAL;
 		}
-		to = vkms_cfs_first_target(obj);
-		i = to->index;
-		if (conn_of[i]) {
-			pr_info("vkms: %s: encoder %s: 2 connectors\n", name,
-				config_item_name(&to->group.cg_item));
+		i = n;
+		list_for_each_entry(l, &obj->targets, node) {
+			encoders |= BIT(l->target->index);
+			if (i == n && !conn_of[l->target->index])
+				i = l->target->index;
+		}
+		for (k = 0; i == n && k < n; k++)
+			if (!conn_of[k])
+				i = k;
+		if (i == n) {
+			pr_info("vkms: %s: more connectors than CRTCs\n", name);
 			return -EINVAL;
 		}
 		conn_of[i] = obj;
 		obj->index = i;
+		cfg->outputs[i].encoders = encoders;
 		cfg->outputs[i].status = obj->value;
+	}
+	if (list_empty(&dev->objs[VKMS_CFS_CONNECTOR])) {
+		pr_info("vkms: %s: no connector\n", name);
+		return -EINVAL;
 	}
 
 	for (i = 0; i < n; i++) {
-		if (primaries[i] != 1 || !enc_of[i] || !conn_of[i]) {
-			pr_info("vkms: %s: CRTC %u: %u primary planes, %s encoder, %s connector\n",
-				name, i, primaries[i], enc_of[i] ? "an" : "no",
-				conn_of[i] ? "a" : "no");
+		if (primaries[i] != 1 || !enc_of[i]) {
+			pr_info("vkms: %s: CRTC %u: %u primary planes, %s encoder\n",
+				name, i, primaries[i], enc_of[i] ? "an" : "no");
 			return -EINVAL;
 		}
 	}
 	return 0;
 }
 
-/*
- * Pin (or unpin) the device's directories: rmdir fails with -EBUSY.
- * Unpin stops at @stop (the first item not pinned); NULL unpins all.
- */
-static void vkms_cfs_unpin(struct vkms_cfs_dev *dev, struct config_item *stop)
+/* Pin (or unpin) the device directory: its rmdir fails with -EBUSY. */
+static void vkms_cfs_unpin(struct vkms_cfs_dev *dev)
 {
-	struct vkms_cfs_obj *obj;
-	unsigned int k;
-
-	for (k = 0; k < VKMS_CFS_KINDS; k++) {
-		list_for_each_entry(obj, &dev->objs[k], node) {
-			if (&obj->group.cg_item == stop)
-				return;
-			configfs_undepend_item(&obj->group.cg_item);
-		}
-	}
-	if (stop)
-		return;
 	configfs_undepend_item(&dev->group.cg_item);
 }
 
 static int vkms_cfs_pin(struct vkms_cfs_dev *dev)
 {
-	struct vkms_cfs_obj *obj;
-	unsigned int k;
-	int ret;
+	int ret = configfs_depend_item_unlocked(&vkms_cfs_subsys,
+						&dev->group.cg_item);
 
-	for (k = 0; k < VKMS_CFS_KINDS; k++) {
-		list_for_each_entry(obj, &dev->objs[k], node) {
-			ret = configfs_depend_item_unlocked(&vkms_cfs_subsys,
-							    &obj->group.cg_item);
-			if (ret)
-				goto err;
-		}
-	}
-	ret = configfs_depend_item_unlocked(&vkms_cfs_subsys,
-					    &dev->group.cg_item);
-	if (!ret)
-		return 0;
-	obj = NULL;
-err:
-	vkms_cfs_unpin(dev, obj ? &obj->group.cg_item : &dev->group.cg_item);
-	/* an object being removed right now */
+	/* the directory being removed right now */
 	return ret == -ENOENT ? -EBUSY : ret;
 }
 
@@ -611,7 +601,7 @@ static int vkms_cfs_enable(struct vkms_cfs_dev *dev)
 		goto out;
 	vkms = vkms_device_create(cfg);
 	if (IS_ERR(vkms)) {
-		vkms_cfs_unpin(dev, NULL);
+		vkms_cfs_unpin(dev);
 		ret = PTR_ERR(vkms);
 		goto out;
 	}
@@ -632,7 +622,7 @@ static int vkms_cfs_disable(struct vkms_cfs_dev *dev)
 	vkms_device_destroy(dev->vkms);
 	dev->vkms = NULL;
 	dev->enabled = false;
-	vkms_cfs_unpin(dev, NULL);
+	vkms_cfs_unpin(dev);
 	return 0;
 }
 

@@ -271,6 +271,11 @@ static int vkms_modeset_init(struct vkms_device *vkms,
 		if (ret)
 			return ret;
 	}
+	for (i = 0; i < vkms->num_outputs; i++) {
+		ret = vkms_output_link(vkms, i, cfg->outputs[i].encoders);
+		if (ret)
+			return ret;
+	}
 	drm_mode_config_reset(drm);
 	return vkms_check_states(drm);
 }
@@ -428,6 +433,7 @@ static int __init vkms_init(void)
 		cfg.outputs[i].num_overlays = num_overlays;
 		cfg.outputs[i].cursor = true;
 		cfg.outputs[i].writeback = true;
+		cfg.outputs[i].encoders = BIT(i);
 		cfg.outputs[i].status = connector_status_connected;
 	}
 	vkms_dev = vkms_device_create(&cfg);

@@ -73,12 +73,16 @@ struct vkms_output;
  * @num_overlays: overlay planes, 0 to %VKMS_MAX_OVERLAYS
  * @cursor: the output has a cursor plane
  * @writeback: the output has a writeback connector
+ * @encoders: the outputs whose encoders the output's connector can drive,
+ *	a mask of output indexes; 0: the output has no connector (its CRTC is
+ *	driven through another output's connector, or not at all)
  * @status: the connector's status at creation (connector_status_*)
  */
 struct vkms_output_config {
 	unsigned int num_overlays;
 	bool cursor;
 	bool writeback;
+	u32 encoders;
 	enum drm_connector_status status;
 };
 
@@ -676,6 +680,8 @@ void vkms_device_destroy(struct vkms_device *vkms);
 /* vkms_output.c */
 int vkms_output_init(struct vkms_device *vkms, unsigned int index,
 		     const struct vkms_output_config *cfg);
+int vkms_output_link(struct vkms_device *vkms, unsigned int index,
+		     u32 encoders);
 void vkms_connector_set_status(struct vkms_device *vkms, unsigned int index,
 			       enum drm_connector_status status);
 

@@ -4,6 +4,9 @@
  * encoder, and the assembly of one output (planes, CRTC, encoder,
  * connector, writeback connector).
  */
+#include <linux/bitops.h>
+
+#include <drm/drm_atomic.h>
 #include <drm/drm_atomic_state_helper.h>
 #include <drm/drm_edid.h>
 #include <drm/drm_modes.h>
@@ -181,8 +184,30 @@ vkms_conn_detect(struct drm_connector *connector, bool force)
 	return READ_ONCE(out->conn_status);
 }
 
+/*
+ * A connector of a configfs device may drive the encoders of several
+ * outputs, one encoder per CRTC: the encoder is the one that can drive the
+ * CRTC the connector is routed to.
+ */
+static struct drm_encoder *
+vkms_conn_best_encoder(struct drm_connector *connector,
+		       struct drm_atomic_state *state)
+{
+	struct drm_connector_state *cs =
+		drm_atomic_get_new_connector_state(state, connector);
+	struct drm_encoder *encoder;
+
+	if (!cs || !cs->crtc)
+		return NULL;
+	drm_connector_for_each_possible_encoder(connector, encoder)
+		if (encoder->possible_crtcs & drm_crtc_mask(cs->crtc))
+			return encoder;
+	return NULL;
+}
+
 static const struct drm_connector_helper_funcs vkms_conn_helper_funcs = {
 	.get_modes = vkms_conn_get_modes,
+	.atomic_best_encoder = vkms_conn_best_encoder,
 };
 
 static const struct drm_connector_funcs vkms_conn_funcs = {
@@ -227,10 +252,11 @@ void vkms_connector_set_status(struct vkms_device *vkms, unsigned int index,
  * @index: index of the output
  * @cfg: what the output has
  *
- * Creates the planes, the CRTC, the encoder, the connector and the
- * writeback connector (if @cfg has one) of output @index. On failure,
- * what was created is released with the mode config
- * (drm_mode_config_cleanup()).
+ * Creates the planes, the CRTC, the encoder, the connector (if @cfg has
+ * one) and the writeback connector (if @cfg has one) of output @index.
+ * The connector is attached to its encoders by vkms_output_link(), once
+ * every output exists. On failure, what was created is released with the
+ * mode config (drm_mode_config_cleanup()).
  *
  * Return: 0 or a negative errno.
  */
@@ -277,21 +303,49 @@ int vkms_output_init(struct vkms_device *vkms, unsigned int index,
 		return ret;
 	out->encoder.possible_crtcs = drm_crtc_mask(&out->crtc);
 
-	ret = drm_connector_init(dev, &out->connector, &vkms_conn_funcs,
-				 DRM_MODE_CONNECTOR_VIRTUAL);
-	if (ret)
-		return ret;
-	drm_connector_helper_add(&out->connector, &vkms_conn_helper_funcs);
-	/*
-	 * Known from the start, as a probe would find it: GETCONNECTOR_CURRENT
-	 * (which does not probe) reports it before any client has probed.
-	 */
-	out->connector.status = cfg->status;
-	/* DRM leaves it out for virtual connectors; ours has an EDID. */
-	drm_connector_attach_edid_property(&out->connector);
-	ret = drm_connector_attach_encoder(&out->connector, &out->encoder);
-	if (ret)
-		return ret;
+	if (cfg->encoders) {
+		ret = drm_connector_init(dev, &out->connector, &vkms_conn_funcs,
+					 DRM_MODE_CONNECTOR_VIRTUAL);
+		if (ret)
+			return ret;
+		drm_connector_helper_add(&out->connector,
+					 &vkms_conn_helper_funcs);
+		/*
+		 * Known from the start, as a probe would find it:
+		 * GETCONNECTOR_CURRENT (which does not probe) reports it
+		 * before any client has probed.
+		 */
+		out->connector.status = cfg->status;
+		/* DRM leaves it out for virtual connectors; ours has an EDID. */
+		drm_connector_attach_edid_property(&out->connector);
+	}
 
 	return cfg->writeback ? vkms_writeback_init(out) : 0;
+}
+
+/**
+ * vkms_output_link - attach the connector of an output to its encoders
+ * @vkms: the device, every output of it created
+ * @index: index of the output
+ * @encoders: the outputs whose encoders the connector can drive (a mask of
+ *	output indexes, below &vkms_device.num_outputs); 0 if the output has
+ *	no connector
+ *
+ * Return: 0 or a negative errno.
+ */
+int vkms_output_link(struct vkms_device *vkms, unsigned int index,
+		     u32 encoders)
+{
+	struct vkms_output *out = &vkms->outputs[index];
+	unsigned long mask = encoders;
+	unsigned int i;
+	int ret;
+
+	for_each_set_bit(i, &mask, vkms->num_outputs) {
+		ret = drm_connector_attach_encoder(&out->connector,
+						   &vkms->outputs[i].encoder);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
