@@ -69,8 +69,14 @@
 #define POOL		16
 #define KPOOL		12
 #define NBLOB		8
-#define MAXPROPS	160
-#define MAXOBJS		48
+/*
+ * Room for every object and property of the largest device the test bed
+ * loads (4 outputs, each a primary, a cursor, 2 overlays and writeback:
+ * about 500 properties). A device that does not fit fails the subtest:
+ * the restore at the end would miss what was left out.
+ */
+#define MAXPROPS	1024
+#define MAXOBJS		96
 
 /* Shared between all workers: the call budget and each thread's last call. */
 struct shared {
@@ -148,8 +154,12 @@ struct kprop {
 	bool immutable;
 };
 
-/* vkms as found at start: objects and their properties. */
+/*
+ * vkms as found at start: objects and their properties. @truncated: some
+ * did not fit.
+ */
 struct topo {
+	bool truncated;
 	int ncrtc, nplane, nconn, nwb, nenc, nobj;
 	uint32_t crtc[4], plane[16], conn[4], wb[4], enc[8];
 	uint32_t plane_crtc[16];	/* CRTC index a plane can show on */
@@ -711,8 +721,10 @@ static void topo_add(int fd, struct topo *t, uint32_t id, uint32_t type)
 {
 	drmModeObjectPropertiesPtr props;
 
-	if (t->nobj >= MAXOBJS)
+	if (t->nobj >= MAXOBJS) {
+		t->truncated = true;
 		return;
+	}
 	t->obj[t->nobj] = id;
 	t->obj_type[t->nobj++] = type;
 	props = drmModeObjectGetProperties(fd, id, type);
@@ -738,6 +750,8 @@ static void topo_add(int fd, struct topo *t, uint32_t id, uint32_t type)
 		t->nprops++;
 		drmModeFreeProperty(pr);
 	}
+	if (props->count_props && t->nprops == MAXPROPS)
+		t->truncated = true;
 	drmModeFreeObjectProperties(props);
 }
 
@@ -785,6 +799,8 @@ static bool topo_load(int fd, struct topo *t)
 		topo_add(fd, t, c->connector_id, DRM_MODE_OBJECT_CONNECTOR);
 		drmModeFreeConnector(c);
 	}
+	if (res->count_crtcs > 4 || pres->count_planes > 16)
+		t->truncated = true;
 	qsort(t->modes, t->nmodes, sizeof(t->modes[0]), mode_area_cmp);
 	for (uint32_t i = 0; i < pres->count_planes && t->nplane < 16; i++) {
 		drmModePlanePtr pl = drmModeGetPlane(fd, pres->planes[i]);
@@ -2364,6 +2380,11 @@ static void fuzz_run(const struct mode *mode)
 		igt_assert_eq(drmSetClientCap(kfd, DRM_CLIENT_CAP_ATOMIC, 1), 0);
 		igt_assert_eq(drmSetClientCap(kfd, DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1), 0);
 		igt_assert(topo_load(kfd, &before));
+		igt_info("fuzz %s: vkms has %d objects, %d properties\n",
+			 mode->name, before.nobj, before.nprops);
+		igt_assert_f(!before.truncated,
+			     "vkms has more than %d objects or %d properties: raise MAXOBJS, MAXPROPS\n",
+			     MAXOBJS, MAXPROPS);
 		/* Workers fight for master among themselves, not with us. */
 		close(kfd);
 	}
