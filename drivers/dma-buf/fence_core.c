@@ -278,13 +278,14 @@ static __always_inline void fence_do_signal(struct fence *fence,
 	list_splice(&fence->cb_list, &cbs);
 	fence->timestamp = timestamp;
 	/*
-	 * The timestamp before both bits (pairs with fence_timestamp()'s
-	 * smp_rmb), which are set in one atomic step: a lockless reader that
-	 * sees the fence signaled also finds its timestamp.
+	 * Both bits in one store, released after the timestamp (pairs with
+	 * fence_timestamp()'s smp_rmb): a lockless reader that sees the
+	 * fence signaled also finds its timestamp. A plain store, not an
+	 * atomic read-modify-write: every write of @flags holds the lock.
 	 */
-	smp_mb__before_atomic();
-	set_mask_bits(&fence->flags, 0, BIT(FENCE_FLAG_TIMESTAMP_BIT) |
-		      BIT(FENCE_FLAG_SIGNALED_BIT));
+	smp_store_release(&fence->flags, fence->flags |
+			  BIT(FENCE_FLAG_TIMESTAMP_BIT) |
+			  BIT(FENCE_FLAG_SIGNALED_BIT));
 
 	trace_fence_signaled(fence);
 
@@ -407,12 +408,10 @@ static __always_inline bool __fence_enable_signaling(struct fence *fence)
 	if (test_bit(FENCE_FLAG_SIGNALED_BIT, &fence->flags))
 		return false;
 
-	/*
-	 * The bit only changes under the lock, so a plain test first spares
-	 * every callback after the first an atomic read-modify-write.
-	 */
+	/* A plain store: every write of @flags holds the lock. */
 	if (!test_bit(FENCE_FLAG_ENABLE_SIGNAL_BIT, &fence->flags)) {
-		set_bit(FENCE_FLAG_ENABLE_SIGNAL_BIT, &fence->flags);
+		WRITE_ONCE(fence->flags,
+			   fence->flags | BIT(FENCE_FLAG_ENABLE_SIGNAL_BIT));
 		trace_fence_enable_signal(fence);
 		if (fence->ops->enable_signaling &&
 		    !fence->ops->enable_signaling(fence)) {

@@ -61,9 +61,10 @@ struct fence {
 	 * @lock is owned by the driver and is usually shared by every fence of
 	 * one timeline; it must outlive the fence. It protects:
 	 *  - @cb_list: adding, removing and running callbacks;
-	 *  - the transitions of FENCE_FLAG_SIGNALED_BIT and
-	 *    FENCE_FLAG_ENABLE_SIGNAL_BIT, which are only set with it held
-	 *    (both bits may be read without it, as a hint);
+	 *  - every write of @flags, driver bits included: the core sets
+	 *    FENCE_FLAG_SIGNALED_BIT and FENCE_FLAG_ENABLE_SIGNAL_BIT with
+	 *    plain stores, not atomic ones, so a bit set without @lock could
+	 *    be lost (the bits may be read without it, as a hint);
 	 *  - @error, which may only change while the fence is unsignaled.
 	 *
 	 * fence_signal() and friends take it with spin_lock_irqsave(); the
@@ -111,7 +112,8 @@ struct fence {
  * @FENCE_FLAG_SIGNALED_OP_BIT: the fence's ops have &fence_ops.signaled; set
  *	by fence_init() and never changed, so that fence_is_signaled() on a
  *	pending fence without that op reads only the flags
- * @FENCE_FLAG_USER_BITS: first bit free for the driver's own use
+ * @FENCE_FLAG_USER_BITS: first bit free for the driver's own use, which
+ *	must be written with &fence.lock held, as every bit of the flags is
  */
 enum fence_flag_bits {
 	FENCE_FLAG_SIGNALED_BIT,
