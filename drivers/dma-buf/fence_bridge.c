@@ -46,6 +46,8 @@
 
 #include <crossfence/compat.h>
 
+#include "fence_priv.h"
+
 /* In &fence_export.base.flags: the storage belongs to a driver object. */
 #define FENCE_EXPORT_EMBEDDED_BIT	DMA_FENCE_FLAG_USER_BITS
 
@@ -56,7 +58,6 @@ struct fence_import {
 	struct dma_fence_cb cb;
 };
 
-static const struct dma_fence_ops fence_export_ops;
 static const struct fence_ops fence_import_ops;
 
 static struct fence_export *to_export(struct dma_fence *dma)
@@ -164,7 +165,11 @@ static void fence_export_set_deadline(struct dma_fence *dma, ktime_t deadline)
 }
 #endif
 
-static const struct dma_fence_ops fence_export_ops = {
+/*
+ * Exported for the inline round trip in fence_from_dma_fence(), which
+ * recognises an export by its ops.
+ */
+const struct dma_fence_ops fence_export_ops = {
 	.use_64bit_seqno = true,
 	.get_driver_name = fence_export_driver_name,
 	.get_timeline_name = fence_export_timeline_name,
@@ -173,9 +178,13 @@ static const struct dma_fence_ops fence_export_ops = {
 	.set_deadline = fence_export_set_deadline,
 #endif
 };
+EXPORT_SYMBOL_GPL(fence_export_ops);
 
-/* Copies the state of a signaled fence of ours into its export. */
-static void fence_export_signal_locked(struct fence_export *e)
+/*
+ * Copies the state of a signaled fence of ours into its export. Inlined
+ * into the export's callback, as a driver's own proxy would have it.
+ */
+static __always_inline void fence_export_signal_locked(struct fence_export *e)
 {
 	if (e->fence->error)
 		dma_fence_set_error(&e->base, e->fence->error);
@@ -232,7 +241,8 @@ static struct dma_fence *fence_export_setup(struct fence_export *e,
 	 * atomic increment.
 	 */
 	spin_lock_irqsave(fence->lock, flags);
-	if (__fence_add_callback(fence, &e->cb, fence_export_cb))
+	lockdep_assert_held(fence->lock);
+	if (fence_add_cb_locked(fence, &e->cb, fence_export_cb))
 		fence_export_signal_locked(e);	/* already signaled: at once */
 	else
 		refcount_set(&e->base.refcount.refcount, 2);
@@ -359,25 +369,20 @@ static void fence_import_cb(struct dma_fence *dma, struct dma_fence_cb *cb)
 }
 
 /**
- * fence_from_dma_fence - one of our fences that stands for a dma_fence
- * @dma: any driver's dma_fence
+ * __fence_from_dma_fence - import a dma_fence that is not one of our exports
+ * @dma: a dma_fence of another driver, or of ours that is not an export
  *
- * If @dma is an export of one of our fences (see fence_to_dma_fence()),
- * that fence itself is returned: no proxy. Otherwise the new fence shares
- * @dma's lock, context and seqno, signals in @dma's signal with its
- * timestamp and error, and keeps a reference on @dma; callbacks added to it
- * run in @dma's signaling context. Signaling is enabled on @dma at once.
+ * The slow path of fence_from_dma_fence(), which see; the caller has
+ * checked that @dma is not an export (whose fence would be returned). The
+ * new fence shares @dma's lock, context and seqno.
  *
  * Return: a new reference to a fence, or ERR_PTR(-ENOMEM).
  */
-struct fence *fence_from_dma_fence(struct dma_fence *dma)
+struct fence *__fence_from_dma_fence(struct dma_fence *dma)
 {
 	struct fence_import *i;
 	unsigned long flags;
 	int ret;
-
-	if (dma->ops == &fence_export_ops)
-		return fence_get(to_export(dma)->fence);
 
 	i = kzalloc(sizeof(*i), GFP_KERNEL);
 	if (!i)
@@ -398,7 +403,7 @@ struct fence *fence_from_dma_fence(struct dma_fence *dma)
 	}
 	return &i->base;
 }
-EXPORT_SYMBOL_GPL(fence_from_dma_fence);
+EXPORT_SYMBOL_GPL(__fence_from_dma_fence);
 
 /**
  * fence_is_foreign - whether a fence stands for another driver's dma_fence

@@ -479,7 +479,31 @@ struct fence_export {
 struct dma_fence *fence_to_dma_fence(struct fence *fence);
 struct dma_fence *fence_export_init(struct fence_export *e,
 				    struct fence *fence);
-struct fence *fence_from_dma_fence(struct dma_fence *dma);
+extern const struct dma_fence_ops fence_export_ops;
+struct fence *__fence_from_dma_fence(struct dma_fence *dma);
+
+/**
+ * fence_from_dma_fence - one of our fences that stands for a dma_fence
+ * @dma: any driver's dma_fence
+ *
+ * If @dma is an export of one of our fences (see fence_to_dma_fence()),
+ * that fence itself is returned: no proxy, and no call (inline, as a
+ * driver's own test of its proxy's ops would be). Otherwise the new fence
+ * shares @dma's lock, context and seqno, signals in @dma's signal with its
+ * timestamp and error, and keeps a reference on @dma; callbacks added to
+ * it run in @dma's signaling context. Signaling is enabled on @dma at
+ * once.
+ *
+ * Return: a new reference to a fence, or ERR_PTR(-ENOMEM).
+ */
+static inline struct fence *fence_from_dma_fence(struct dma_fence *dma)
+{
+	if (dma->ops == &fence_export_ops)
+		return fence_get(container_of(dma, struct fence_export,
+					      base)->fence);
+	return __fence_from_dma_fence(dma);
+}
+
 bool fence_is_foreign(struct fence *fence);
 int fence_sync_file_fd(struct fence *fence);
 struct fence *fence_from_sync_file_fd(int fd);
