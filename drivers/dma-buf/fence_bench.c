@@ -30,6 +30,7 @@
 
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/dma-fence.h>
 #include <linux/err.h>
 #include <linux/fence.h>
@@ -54,6 +55,11 @@ static unsigned int wake_rounds = 100;
 module_param(wake_rounds, uint, 0444);
 MODULE_PARM_DESC(wake_rounds,
 		 "Wake-ups per side and repeat in the cross-CPU row (default 100)");
+
+static unsigned int wake_idle_us = 200;
+module_param(wake_idle_us, uint, 0444);
+MODULE_PARM_DESC(wake_idle_us,
+		 "Time the waiter's CPU idles before each signal, in us (default 200)");
 
 #define BENCH_REPEATS		5
 #define BENCH_CHUNKS		16
@@ -637,6 +643,13 @@ static int bench_cmp_u64(const void *a, const void *b)
 	return x > y;
 }
 
+/* The @pct-th percentile of @v, which it sorts in place. */
+static u64 bench_percentile(u64 *v, size_t n, unsigned int pct)
+{
+	sort(v, n, sizeof(*v), bench_cmp_u64, NULL);
+	return v[min_t(size_t, n * pct / 100, n - 1)];
+}
+
 /* Sorts @v in place. */
 static u64 bench_median(u64 *v, size_t n)
 {
@@ -725,6 +738,15 @@ static int bench_run_row(const struct bench_row *row)
  * the signal call to the waiter running its caller's code again: the
  * callback, the wake-up (an IPI to an idle CPU, here) and the way out of
  * the wait.
+ *
+ * Under QEMU the waiter's CPU is a host thread, which the host wakes
+ * quickly or late depending on what else it runs: the latencies of a
+ * repeat fall in two clusters, and their median lands in either at random
+ * (from one run to the next, 0.7 to 1.7 times the other side's). What a
+ * fence core adds to a wake-up is the same in both clusters, and the low
+ * one is the path itself: a side's figure is the 10th percentile of its
+ * wake-ups, which the two sides then share within about 1 %. The median
+ * of the medians is printed too, for information.
  */
 struct bench_waiter {
 	struct completion go;		/* a fence is ready in ours or base */
@@ -799,6 +821,12 @@ static int bench_wake_once(struct bench_waiter *w, struct task_struct *p,
 		}
 		cpu_relax();
 	}
+	/*
+	 * Then let the waiter's CPU reach its idle instruction: a signal
+	 * that raced with the idle entry would find the vCPU still running,
+	 * and the latency would be a race between the two, not a wake-up.
+	 */
+	udelay(wake_idle_us);
 
 	t0 = ktime_get_ns();
 	if (ours)
@@ -835,6 +863,7 @@ static int bench_wake_rounds(struct bench_waiter *w, struct task_struct *p,
 static int bench_run_wake(void)
 {
 	u64 ours_med[BENCH_REPEATS], base_med[BENCH_REPEATS];
+	u64 ours_low[BENCH_REPEATS], base_low[BENCH_REPEATS];
 	u64 *ours, *base;
 	struct bench_waiter w = {};
 	struct task_struct *p;
@@ -872,6 +901,8 @@ static int bench_run_wake(void)
 		err = bench_wake_rounds(&w, p, wake_rounds, ours, base);
 		if (err)
 			break;
+		ours_low[r] = bench_percentile(ours, wake_rounds, 10);
+		base_low[r] = bench_percentile(base, wake_rounds, 10);
 		ours_med[r] = bench_median(ours, wake_rounds);
 		base_med[r] = bench_median(base, wake_rounds);
 	}
@@ -881,12 +912,16 @@ static int bench_run_wake(void)
 	kthread_stop(p);
 	put_task_struct(p);
 
-	if (err)
+	if (err) {
 		pr_err("row wake_cross_cpu failed: %d\n", err);
-	else
+	} else {
+		pr_info("wake_cross_cpu medians, not a row: ours %llu ns, baseline %llu ns\n",
+			bench_median(ours_med, BENCH_REPEATS),
+			bench_median(base_med, BENCH_REPEATS));
 		bench_add("wake_cross_cpu", "ns",
-			  bench_median(ours_med, BENCH_REPEATS) * 1000,
-			  bench_median(base_med, BENCH_REPEATS) * 1000, false);
+			  bench_median(ours_low, BENCH_REPEATS) * 1000,
+			  bench_median(base_low, BENCH_REPEATS) * 1000, false);
+	}
 out_free:
 	kfree(ours);
 	kfree(base);
