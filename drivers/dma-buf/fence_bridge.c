@@ -207,19 +207,44 @@ static void fence_export_cb(struct fence *fence, struct fence_cb *cb)
 	dma_fence_put(&e->base);	/* the callback's reference */
 }
 
-/* Makes @e stand for @fence; returns its first reference. */
-static struct dma_fence *fence_export_setup(struct fence_export *e,
-					    struct fence *fence, bool embedded)
+/*
+ * Makes @e stand for @fence; returns its first reference. @fresh: @fence
+ * was initialised by the caller and nobody else can see it yet.
+ */
+static __always_inline struct dma_fence *
+fence_export_setup(struct fence_export *e, struct fence *fence,
+		   bool embedded, bool fresh)
 {
 	unsigned long flags;
 
-	/* No pin on this module: see fence_export_release(). */
-	e->fence = fence_get(fence);
 	dma_fence_init(&e->base, &fence_export_ops, fence->lock,
 		       fence->context, fence->seqno);
 	/* Not published yet: no other writer of the flags. */
 	if (embedded)
 		__set_bit(FENCE_EXPORT_EMBEDDED_BIT, &e->base.flags);
+
+	/*
+	 * A fence nobody else can see yet needs no lock to take the
+	 * callback, nor an atomic for the export's reference on it: its
+	 * count is the caller's 1. (The debug tracking of fence_core.c may
+	 * have put a node on its callback list, and lists the fence for
+	 * debugfs, whose reader looks at neither the list nor the flags.)
+	 * Not with an enable_signaling op, which runs under the lock.
+	 */
+	if (fresh && !fence->ops->enable_signaling) {
+		refcount_set(&fence->refcount.refcount, 2);
+		e->fence = fence;
+		WRITE_ONCE(fence->flags,
+			   fence->flags | BIT(FENCE_FLAG_ENABLE_SIGNAL_BIT));
+		trace_fence_enable_signal(fence);
+		e->cb.func = fence_export_cb;
+		list_add_tail(&e->cb.node, &fence->cb_list);
+		refcount_set(&e->base.refcount.refcount, 2);
+		return &e->base;
+	}
+
+	/* No pin on this module: see fence_export_release(). */
+	e->fence = fence_get(fence);
 
 	/*
 	 * While the callback is pending it holds a reference on the export,
@@ -274,7 +299,7 @@ struct dma_fence *fence_to_dma_fence(struct fence *fence)
 	e = kmalloc(sizeof(*e), GFP_KERNEL);
 	if (!e)
 		return ERR_PTR(-ENOMEM);
-	return fence_export_setup(e, fence, false);
+	return fence_export_setup(e, fence, false, false);
 }
 EXPORT_SYMBOL_GPL(fence_to_dma_fence);
 
@@ -296,9 +321,35 @@ EXPORT_SYMBOL_GPL(fence_to_dma_fence);
 struct dma_fence *fence_export_init(struct fence_export *e,
 				    struct fence *fence)
 {
-	return fence_export_setup(e, fence, true);
+	return fence_export_setup(e, fence, true, false);
 }
 EXPORT_SYMBOL_GPL(fence_export_init);
+
+/**
+ * fence_init_exported - initialise a fence and make its dma_fence at once
+ * @fence: the fence, as for fence_init()
+ * @e: storage for its export, as for fence_export_init()
+ * @ops: as for fence_init()
+ * @lock: as for fence_init()
+ * @context: as for fence_init()
+ * @seqno: as for fence_init()
+ *
+ * fence_init() then fence_export_init(), for a driver that exports every
+ * fence it makes: since neither is published yet, the export's callback
+ * is added without taking @lock and its reference on @fence without an
+ * atomic. The same rules as for the two apply.
+ *
+ * Return: the export's first reference; never fails.
+ */
+struct dma_fence *fence_init_exported(struct fence *fence,
+				      struct fence_export *e,
+				      const struct fence_ops *ops,
+				      spinlock_t *lock, u64 context, u64 seqno)
+{
+	fence_init(fence, ops, lock, context, seqno);
+	return fence_export_setup(e, fence, true, true);
+}
+EXPORT_SYMBOL_GPL(fence_init_exported);
 
 /* ---- import ---------------------------------------------------------- */
 

@@ -133,27 +133,6 @@ static void fence_untrack_locked(struct fence *fence)
 }
 
 /**
- * fence_context_alloc - allocate fence contexts (timelines)
- * @num: number of consecutive contexts to allocate, at least 1
- *
- * Each independent timeline of a driver needs its own context number; the
- * sequence numbers of fences are only ordered within one context. May be
- * called from any context.
- *
- * The numbers come from the kernel's dma_fence context space, so that a
- * fence of ours exported to a dma_fence (see fence_to_dma_fence()) keeps
- * its context and can never be mistaken for another driver's timeline when
- * dma_resv or sync_file merge fences by context.
- *
- * Return: the first of @num new contexts, never reused.
- */
-u64 fence_context_alloc(unsigned int num)
-{
-	return dma_fence_context_alloc(num);
-}
-EXPORT_SYMBOL_GPL(fence_context_alloc);
-
-/**
  * fence_init - initialise a fence
  * @fence: the fence, usually embedded at the start of a driver structure
  * @ops: the driver's operations; must outlive the fence

@@ -162,6 +162,13 @@ static const struct fence_ops st_ops = {
 	.release = st_release,
 };
 
+/* Neither enable_signaling nor signaled: the ops of a driver like vgem's. */
+static const struct fence_ops st_plain_ops = {
+	.get_driver_name = st_driver_name,
+	.get_timeline_name = st_timeline_name,
+	.release = st_release,
+};
+
 static signed long st_wait(struct fence *f, bool intr, signed long timeout)
 {
 	atomic_inc(&to_st(f)->wait_calls);
@@ -1966,6 +1973,61 @@ static int test_export_embedded(void)
 	return st_result();
 }
 
+/*
+ * fence_init_exported(): for plain ops the export's callback and reference
+ * are taken without the lock; with an enable_signaling op the ordinary
+ * path runs, which calls it under the lock. Either way the export signals
+ * with the fence and the storage goes with the last of the two puts.
+ */
+static int test_export_init_exported(void)
+{
+	const struct fence_ops *ops[] = { &st_plain_ops, &st_ops };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+		int released = atomic_read(&st_released);
+		struct st_embed *m = kzalloc(sizeof(*m), GFP_KERNEL);
+		struct st_dma_cb c = { };
+		struct dma_fence *d;
+		struct fence *back;
+
+		if (!m)
+			return -ENOMEM;
+		atomic_inc(&st_allocated);
+		spin_lock_init(&m->s.lock);
+		m->s.enable_ret = true;
+		d = fence_init_exported(&m->s.base, &m->e, ops[i], &m->s.lock,
+					st_context, 11);
+		CHECK(d == &m->e.base);
+		CHECK_EQ(d->seqno, 11);
+		CHECK_EQ(d->context, st_context);
+		CHECK(d->lock == &m->s.lock);
+		/* The caller's reference and the export's. */
+		CHECK_EQ(kref_read(&m->s.base.refcount), 2);
+		CHECK(test_bit(FENCE_FLAG_ENABLE_SIGNAL_BIT, &m->s.base.flags));
+		CHECK_EQ(atomic_read(&m->s.enable_calls), ops[i] == &st_ops);
+		if (ops[i] == &st_ops)
+			CHECK(m->s.lock_held_in_enable);
+		back = fence_from_dma_fence(d);
+		CHECK(back == &m->s.base);
+		if (!IS_ERR(back))
+			fence_put(back);
+		CHECK_EQ(dma_fence_add_callback(d, &c.cb, st_dma_cb_func), 0);
+		CHECK(!dma_fence_is_signaled(d));
+		fence_signal(&m->s.base);
+		CHECK_EQ(atomic_read(&c.runs), 1);
+		CHECK_EQ(c.status_seen, 1);
+		CHECK(ktime_compare(d->timestamp,
+				    fence_timestamp(&m->s.base)) == 0);
+		fence_put(&m->s.base);
+		CHECK_EQ(atomic_read(&st_released), released);
+		dma_fence_put(d);
+		rcu_barrier();
+		CHECK_EQ(atomic_read(&st_released), released + 1);
+	}
+	return st_result();
+}
+
 static struct st_embed *st_embed_new(u64 seqno)
 {
 	struct st_embed *m = kzalloc(sizeof(*m), GFP_KERNEL);
@@ -2645,6 +2707,7 @@ static const struct st_case cases[] = {
 	CASE(export_sync_file_roundtrip),
 	CASE(export_put_pending),
 	CASE(export_embedded),
+	CASE(export_init_exported),
 	CASE(export_embedded_replaced),
 	CASE(bridge_module_pin),
 	CASE(import_signal),

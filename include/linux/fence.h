@@ -199,7 +199,25 @@ void fence_init(struct fence *fence, const struct fence_ops *ops,
 void fence_release(struct kref *kref);
 void fence_free(struct fence *fence);
 
-u64 fence_context_alloc(unsigned int num);
+/**
+ * fence_context_alloc - allocate fence contexts (timelines)
+ * @num: number of consecutive contexts to allocate, at least 1
+ *
+ * Each independent timeline of a driver needs its own context number; the
+ * sequence numbers of fences are only ordered within one context. May be
+ * called from any context.
+ *
+ * The numbers come from the kernel's dma_fence context space, so that a
+ * fence of ours exported to a dma_fence (see fence_to_dma_fence()) keeps
+ * its context and can never be mistaken for another driver's timeline when
+ * dma_resv or sync_file merge fences by context.
+ *
+ * Return: the first of @num new contexts, never reused.
+ */
+static inline u64 fence_context_alloc(unsigned int num)
+{
+	return dma_fence_context_alloc(num);
+}
 
 int fence_signal(struct fence *fence);
 int __fence_signal(struct fence *fence);
@@ -479,6 +497,10 @@ struct fence_export {
 struct dma_fence *fence_to_dma_fence(struct fence *fence);
 struct dma_fence *fence_export_init(struct fence_export *e,
 				    struct fence *fence);
+struct dma_fence *fence_init_exported(struct fence *fence,
+				      struct fence_export *e,
+				      const struct fence_ops *ops,
+				      spinlock_t *lock, u64 context, u64 seqno);
 extern const struct dma_fence_ops fence_export_ops;
 struct fence *__fence_from_dma_fence(struct dma_fence *dma);
 
