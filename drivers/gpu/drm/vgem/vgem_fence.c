@@ -106,11 +106,12 @@ void vgem_fence_cache_fini(void)
 
 /**
  * vgem_fence_create_attached - a fence that userspace signals
+ * @dma: receives the first reference of its export
  *
- * Return: a new fence, on its own timeline; or ERR_PTR(-ENOMEM). Its export
- * is not made yet, nor its expiry set. Called from an ioctl only.
+ * Return: a new fence, on its own timeline; or ERR_PTR(-ENOMEM). Called
+ * from an ioctl only.
  */
-static struct vgem_fence *vgem_fence_create_attached(void)
+static struct vgem_fence *vgem_fence_create_attached(struct dma_fence **dma)
 {
 	struct vgem_fence *vf;
 
@@ -124,8 +125,8 @@ static struct vgem_fence *vgem_fence_create_attached(void)
 	 * order, and fences of one context would replace one another in a
 	 * reservation.
 	 */
-	fence_init(&vf->base, &vgem_fence_ops, &vf->lock,
-		   fence_context_alloc(1), 1);
+	*dma = fence_init_exported(&vf->base, &vf->export, &vgem_fence_ops,
+				   &vf->lock, fence_context_alloc(1), 1);
 	vf->expires = jiffies + VGEM_FENCE_TIMEOUT;
 	return vf;
 }
@@ -269,12 +270,11 @@ int vgem_fence_attach_ioctl(struct drm_device *dev, void *data,
 	if (!obj)
 		return -ENOENT;
 
-	vf = vgem_fence_create_attached();
+	vf = vgem_fence_create_attached(&dma);
 	if (IS_ERR(vf)) {
 		ret = PTR_ERR(vf);
 		goto out_obj;
 	}
-	dma = fence_export_init(&vf->export, &vf->base);
 
 	dma_resv_lock(obj->resv, NULL);
 	/* A writer conflicts with every fence, a reader with writers. */
