@@ -1938,19 +1938,29 @@ struct st_embed {
 	struct fence_export e;
 };
 
+/* An st_embed with its lock ready, its fence not initialised yet. */
+static struct st_embed *st_embed_alloc(void)
+{
+	struct st_embed *m = kzalloc(sizeof(*m), GFP_KERNEL);
+
+	if (!m)
+		return NULL;
+	atomic_inc(&st_allocated);
+	spin_lock_init(&m->s.lock);
+	m->s.enable_ret = true;
+	return m;
+}
+
 static int test_export_embedded(void)
 {
 	int released = atomic_read(&st_released);
-	struct st_embed *m = kzalloc(sizeof(*m), GFP_KERNEL);
+	struct st_embed *m = st_embed_alloc();
 	struct st_dma_cb c = { };
 	struct dma_fence *d;
 	struct fence *back;
 
 	if (!m)
 		return -ENOMEM;
-	atomic_inc(&st_allocated);
-	spin_lock_init(&m->s.lock);
-	m->s.enable_ret = true;
 	fence_init(&m->s.base, &st_ops, &m->s.lock, st_context, 9);
 	d = fence_export_init(&m->e, &m->s.base);
 	CHECK(d == &m->e.base);
@@ -1986,16 +1996,13 @@ static int test_export_init_exported(void)
 
 	for (i = 0; i < ARRAY_SIZE(ops); i++) {
 		int released = atomic_read(&st_released);
-		struct st_embed *m = kzalloc(sizeof(*m), GFP_KERNEL);
+		struct st_embed *m = st_embed_alloc();
 		struct st_dma_cb c = { };
 		struct dma_fence *d;
 		struct fence *back;
 
 		if (!m)
 			return -ENOMEM;
-		atomic_inc(&st_allocated);
-		spin_lock_init(&m->s.lock);
-		m->s.enable_ret = true;
 		d = fence_init_exported(&m->s.base, &m->e, ops[i], &m->s.lock,
 					st_context, 11);
 		CHECK(d == &m->e.base);
@@ -2030,13 +2037,10 @@ static int test_export_init_exported(void)
 
 static struct st_embed *st_embed_new(u64 seqno)
 {
-	struct st_embed *m = kzalloc(sizeof(*m), GFP_KERNEL);
+	struct st_embed *m = st_embed_alloc();
 
 	if (!m)
 		return NULL;
-	atomic_inc(&st_allocated);
-	spin_lock_init(&m->s.lock);
-	m->s.enable_ret = true;
 	fence_init(&m->s.base, &st_ops, &m->s.lock, st_context, seqno);
 	return m;
 }
